@@ -1,0 +1,582 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Window is the half-open time range [Start, End). A zero Start or End
+// leaves that side open.
+type Window struct {
+	Start, End time.Time
+}
+
+// Contains reports whether t falls inside the window.
+func (w Window) Contains(t time.Time) bool {
+	return (w.Start.IsZero() || !t.Before(w.Start)) && (w.End.IsZero() || t.Before(w.End))
+}
+
+// folderMargin widens the window when choosing date folders: file-name
+// time is neither delivery time nor event time, late events arrive in
+// later folders, and the digest covering a day's last hour lands in the
+// next day's folder.
+const folderMargin = 24 * time.Hour
+
+// dayOverlaps reports whether [from, to) overlaps the window widened by
+// folderMargin.
+func (w Window) dayOverlaps(from, to time.Time) bool {
+	if !w.Start.IsZero() && !to.After(w.Start.Add(-folderMargin)) {
+		return false
+	}
+	if !w.End.IsZero() && !from.Before(w.End.Add(folderMargin)) {
+		return false
+	}
+	return true
+}
+
+// ScanOptions configures Scan.
+type ScanOptions struct {
+	// Prefix is where the search for AWSLogs/ folders starts: the trail's
+	// S3 key prefix, or "" for the whole bucket.
+	Prefix string
+	// Window limits the date folders listed (widened by a day each side).
+	Window Window
+	// Accounts, if not empty, limits the scan to these account IDs.
+	Accounts []string
+	// Workers is the number of objects fetched and decoded at once
+	// (default: 4 per CPU, as fetching waits on the network).
+	Workers int
+	// Listers is the number of region folders listed at once (default 4).
+	Listers int
+	Decode  DecodeOptions
+	// Progress, if not nil, is updated as the scan goes.
+	Progress *Progress
+}
+
+// Progress counts a running scan's work; read it from any goroutine.
+type Progress struct {
+	Listed  atomic.Int64 // objects listed
+	Done    atomic.Int64 // objects read (or skipped as not CloudTrail's)
+	Bytes   atomic.Int64 // bytes read as stored
+	Records atomic.Int64
+}
+
+// Result is what the scan learned about one listed object.
+type Result struct {
+	Object   Object
+	Location Location
+	Metadata Metadata
+	Body     Body
+	// Records holds a log or Insights file's records in file order.
+	Records []Record
+	// Digest is the parsed digest of a KindDigest object.
+	Digest *Digest
+	// Err is why the object could not be read or parsed; the object is
+	// unreadable, the scan goes on. For logs, Records may still hold the
+	// records that could be read.
+	Err error
+}
+
+// Scope is one region folder found by the scan:
+// <prefix>AWSLogs/[<org>/]<account>/<folder>/<region>/.
+type Scope struct {
+	Prefix  string
+	OrgID   string
+	Account string
+	Kind    Kind
+	Region  string
+}
+
+// Inventory is what the scan found besides objects: every region folder,
+// whether or not it held objects in the window.
+type Inventory struct {
+	Scopes []Scope
+}
+
+// Scan finds every CloudTrail folder below opts.Prefix, lists the date
+// folders that overlap the window, and fetches and decodes each object
+// with opts.Workers goroutines.
+//
+// fn is called from the calling goroutine only, once per listed object, in
+// no promised order; results are never delivered concurrently. The scan
+// stops when everything listed has been delivered, when fn returns an
+// error, when ctx is done, or when the source fails to list. In every case
+// Scan returns only after all its goroutines have exited. A corrupt or
+// unreadable object is not a failure of the scan: it arrives as a Result
+// with Err set.
+//
+// Listing order within one account and region interleaves digests and
+// logs, digests a day ahead, so that a consumer matching log files to the
+// digests that list them holds about a day of pending entries, not the
+// archive.
+func Scan(ctx context.Context, src Source, opts ScanOptions, fn func(*Result) error) (*Inventory, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = 4 * runtime.GOMAXPROCS(0)
+	}
+	if opts.Listers <= 0 {
+		opts.Listers = 4
+	}
+	if opts.Progress == nil {
+		opts.Progress = new(Progress)
+	}
+	if opts.Prefix != "" && !strings.HasSuffix(opts.Prefix, "/") {
+		opts.Prefix += "/"
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	jobs := make(chan Object, opts.Workers*16)
+	results := make(chan *Result, opts.Workers*2)
+	l := &lister{src: src, opts: opts, jobs: jobs}
+
+	var g errgroup.Group
+	g.Go(func() error {
+		defer close(jobs)
+		return l.run(ctx)
+	})
+	var workers sync.WaitGroup
+	for range opts.Workers {
+		workers.Add(1)
+		g.Go(func() error {
+			defer workers.Done()
+			return work(ctx, src, opts, jobs, results)
+		})
+	}
+	g.Go(func() error {
+		workers.Wait()
+		close(results)
+		return nil
+	})
+
+	// The consumer drains results to the end even after an error, so
+	// that every goroutine above can finish its send and exit.
+	var consumerErr error
+	for r := range results {
+		if consumerErr != nil {
+			continue
+		}
+		if err := fn(r); err != nil {
+			consumerErr = err
+			cancel()
+		}
+	}
+	runErr := g.Wait()
+	if consumerErr != nil {
+		return nil, consumerErr
+	}
+	if runErr != nil {
+		return nil, runErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return l.inventory(), nil
+}
+
+// work fetches and decodes objects until jobs is closed or ctx is done.
+func work(ctx context.Context, src Source, opts ScanOptions, jobs <-chan Object, results chan<- *Result) error {
+	for obj := range jobs {
+		r := fetch(ctx, src, opts, obj)
+		if r == nil {
+			return ctx.Err()
+		}
+		opts.Progress.Done.Add(1)
+		opts.Progress.Bytes.Add(r.Body.Compressed)
+		opts.Progress.Records.Add(int64(len(r.Records)))
+		select {
+		case results <- r:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// fetch reads one object. It returns nil only when ctx is done.
+func fetch(ctx context.Context, src Source, opts ScanOptions, obj Object) *Result {
+	r := &Result{Object: obj, Location: ParseKey(obj.Key)}
+	if r.Location.Kind == KindOther {
+		return r
+	}
+	body, meta, err := src.Open(ctx, obj.Key)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.Err = err
+		return r
+	}
+	defer body.Close()
+	r.Metadata = meta
+	switch r.Location.Kind {
+	case KindDigest:
+		r.Digest, r.Body, err = DecodeDigest(body)
+	default:
+		r.Body, err = DecodeLog(body, opts.Decode, func(rec *Record) error {
+			r.Records = append(r.Records, *rec)
+			return nil
+		})
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		var de *DecodeError
+		if errors.As(err, &de) {
+			de.Key = obj.Key
+		} else {
+			err = fmt.Errorf("read %s: %w", obj.Key, err)
+		}
+		r.Err = err
+	}
+	return r
+}
+
+// lister walks the bucket: discovery of AWSLogs/ folders, accounts and
+// regions with delimiter listings, then the date folders of each region,
+// several regions at once.
+type lister struct {
+	src  Source
+	opts ScanOptions
+	jobs chan<- Object
+
+	mu     sync.Mutex
+	scopes []Scope
+}
+
+// maxPrefixDepth bounds how many folder levels below ScanOptions.Prefix
+// are searched for AWSLogs/ (Control Tower puts it two levels down).
+const maxPrefixDepth = 4
+
+// unit is the folders of one account and region, listed together so that
+// digests can run a day ahead of logs.
+type unit struct {
+	base    string // <prefix>AWSLogs/[<org>/]<account>/
+	regions map[Kind]string
+	region  string
+}
+
+func (l *lister) run(ctx context.Context) error {
+	units := make(chan *unit)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(units)
+		return l.discover(gctx, units)
+	})
+	for range l.opts.Listers {
+		g.Go(func() error {
+			for u := range units {
+				if err := l.listUnit(gctx, u); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func (l *lister) emit(ctx context.Context, obj Object) error {
+	l.opts.Progress.Listed.Add(1)
+	select {
+	case l.jobs <- obj:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// folders lists one level below prefix, sending the objects found there
+// to the workers and returning the sub-folders.
+func (l *lister) folders(ctx context.Context, prefix string) ([]string, error) {
+	var dirs []string
+	err := l.src.List(ctx, ListOptions{Prefix: prefix, Delimiter: "/"}, func(o Object) error {
+		if o.IsPrefix {
+			dirs = append(dirs, o.Key)
+			return nil
+		}
+		return l.emit(ctx, o)
+	})
+	slices.Sort(dirs)
+	return dirs, err
+}
+
+// everything lists all objects below prefix.
+func (l *lister) everything(ctx context.Context, prefix string) error {
+	return l.src.List(ctx, ListOptions{Prefix: prefix}, func(o Object) error {
+		if o.IsPrefix {
+			return nil
+		}
+		return l.emit(ctx, o)
+	})
+}
+
+func lastSegment(dir string) string {
+	s := strings.TrimSuffix(dir, "/")
+	return s[strings.LastIndexByte(s, '/')+1:]
+}
+
+func (l *lister) discover(ctx context.Context, units chan<- *unit) error {
+	if lastSegment(l.opts.Prefix) == awsLogs {
+		return l.awsLogs(ctx, l.opts.Prefix, units)
+	}
+	return l.above(ctx, l.opts.Prefix, 0, units)
+}
+
+// above searches for AWSLogs/ folders below the trail's prefix.
+func (l *lister) above(ctx context.Context, prefix string, depth int, units chan<- *unit) error {
+	dirs, err := l.folders(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		switch {
+		case lastSegment(d) == awsLogs:
+			err = l.awsLogs(ctx, d, units)
+		case depth < maxPrefixDepth:
+			err = l.above(ctx, d, depth+1, units)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *lister) awsLogs(ctx context.Context, prefix string, units chan<- *unit) error {
+	dirs, err := l.folders(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		name := lastSegment(d)
+		switch {
+		case IsOrgID(name):
+			accounts, err := l.folders(ctx, d)
+			if err != nil {
+				return err
+			}
+			for _, a := range accounts {
+				if IsAccountID(lastSegment(a)) {
+					if err := l.account(ctx, a, units); err != nil {
+						return err
+					}
+				}
+			}
+		case IsAccountID(name):
+			if err := l.account(ctx, d, units); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (l *lister) wantAccount(acct string) bool {
+	return len(l.opts.Accounts) == 0 || slices.Contains(l.opts.Accounts, acct)
+}
+
+// account lists the CloudTrail folders of one account and hands each
+// region to the listers. Other services' folders (Config, ELB, VPC flow
+// logs) are not CloudTrail's and are left unlisted.
+func (l *lister) account(ctx context.Context, base string, units chan<- *unit) error {
+	if !l.wantAccount(lastSegment(base)) {
+		return nil
+	}
+	kinds, err := l.folders(ctx, base)
+	if err != nil {
+		return err
+	}
+	byRegion := map[string]*unit{}
+	for _, k := range kinds {
+		var kind Kind
+		switch lastSegment(k) {
+		case folderLog:
+			kind = KindLog
+		case folderDigest:
+			kind = KindDigest
+		case folderInsight:
+			kind = KindInsight
+		default:
+			continue
+		}
+		regions, err := l.folders(ctx, k)
+		if err != nil {
+			return err
+		}
+		for _, r := range regions {
+			name := lastSegment(r)
+			if !IsRegion(name) {
+				// Not CloudTrail's: every object below is listed and
+				// reported as such.
+				if err := l.everything(ctx, r); err != nil {
+					return err
+				}
+				continue
+			}
+			u := byRegion[name]
+			if u == nil {
+				u = &unit{base: base, region: name, regions: map[Kind]string{}}
+				byRegion[name] = u
+			}
+			u.regions[kind] = r
+			l.addScope(base, kind, name)
+		}
+	}
+	names := make([]string, 0, len(byRegion))
+	for n := range byRegion {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		select {
+		case units <- byRegion[n]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// addScope records a region folder; base is <prefix>AWSLogs/[<org>/]<account>/.
+func (l *lister) addScope(base string, kind Kind, region string) {
+	s := Scope{Kind: kind, Region: region}
+	rest := strings.TrimSuffix(base, "/")
+	s.Account, rest, _ = cutLast(rest)
+	seg, rest, hasPrefix := cutLast(rest)
+	if seg != awsLogs {
+		s.OrgID = seg
+		_, rest, hasPrefix = cutLast(rest)
+	}
+	if hasPrefix {
+		s.Prefix = rest + "/"
+	}
+	l.mu.Lock()
+	l.scopes = append(l.scopes, s)
+	l.mu.Unlock()
+}
+
+func (l *lister) inventory() *Inventory {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	inv := &Inventory{Scopes: slices.Clone(l.scopes)}
+	slices.SortFunc(inv.Scopes, func(a, b Scope) int {
+		return strings.Compare(a.Prefix+a.OrgID+a.Account+a.Region+a.Kind.String(),
+			b.Prefix+b.OrgID+b.Account+b.Region+b.Kind.String())
+	})
+	return inv
+}
+
+// listUnit lists one account and region: the date folders of its log,
+// digest and Insights folders that overlap the window, day by day, each
+// day's digests before the previous day's logs.
+func (l *lister) listUnit(ctx context.Context, u *unit) error {
+	days := map[Kind][]string{}
+	all := map[string]bool{}
+	for kind, folder := range u.regions {
+		d, err := l.days(ctx, folder)
+		if err != nil {
+			return err
+		}
+		days[kind] = d
+		for _, day := range d {
+			all[day] = true
+		}
+	}
+	order := make([]string, 0, len(all))
+	for d := range all {
+		order = append(order, d)
+	}
+	slices.Sort(order)
+	listDay := func(kind Kind, day string) error {
+		if !slices.Contains(days[kind], day) {
+			return nil
+		}
+		return l.everything(ctx, u.regions[kind]+day)
+	}
+	for i, day := range order {
+		if err := listDay(KindDigest, day); err != nil {
+			return err
+		}
+		if i > 0 {
+			for _, k := range []Kind{KindLog, KindInsight} {
+				if err := listDay(k, order[i-1]); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if n := len(order); n > 0 {
+		for _, k := range []Kind{KindLog, KindInsight} {
+			if err := listDay(k, order[n-1]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// days returns the "YYYY/MM/DD/" folders below a region folder that
+// overlap the window. Anything at those levels that is not a date folder
+// is listed whole and so reported.
+func (l *lister) days(ctx context.Context, region string) ([]string, error) {
+	var out []string
+	years, err := l.folders(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	for _, y := range years {
+		yt, ok := parseStamp(lastSegment(y), "2006")
+		if !ok {
+			if err := l.everything(ctx, y); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if !l.opts.Window.dayOverlaps(yt, yt.AddDate(1, 0, 0)) {
+			continue
+		}
+		months, err := l.folders(ctx, y)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range months {
+			mt, ok := parseStamp(lastSegment(y)+lastSegment(m), "200601")
+			if !ok {
+				if err := l.everything(ctx, m); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if !l.opts.Window.dayOverlaps(mt, mt.AddDate(0, 1, 0)) {
+				continue
+			}
+			ds, err := l.folders(ctx, m)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range ds {
+				dt, ok := parseStamp(lastSegment(y)+lastSegment(m)+lastSegment(d), "20060102")
+				if !ok {
+					if err := l.everything(ctx, d); err != nil {
+						return nil, err
+					}
+					continue
+				}
+				if l.opts.Window.dayOverlaps(dt, dt.AddDate(0, 0, 1)) {
+					out = append(out, strings.TrimPrefix(d, region))
+				}
+			}
+		}
+	}
+	return out, nil
+}
