@@ -232,58 +232,116 @@ func (s *scanner) key() (string, error) {
 	return name[1 : len(name)-1], nil
 }
 
+// What value expects next.
+const (
+	wantValue = iota
+	wantValueOrClose
+	wantKey
+	wantKeyOrClose
+	wantColon
+	wantCommaOrClose
+)
+
 // value scans one JSON value, copying it into s.rec when keep is set.
+// Whitespace between tokens is dropped, so kept values come out compact;
+// whitespace inside strings is kept.
 func (s *scanner) value(keep bool) error {
 	s.keep = keep
 	defer func() { s.keep = false }()
 	s.stack = s.stack[:0]
+	state := wantValue
 	for {
 		c, ok := s.peek()
 		if !ok {
 			return s.readErr("inside a value")
 		}
-		switch c {
-		case '{', '[':
-			if len(s.stack) >= maxDepth {
-				return s.fail("nesting deeper than %d", maxDepth)
+		switch state {
+		case wantColon:
+			if c != ':' {
+				return s.fail("want ':' after a member name, got %q", c)
 			}
-			s.stack = append(s.stack, c)
 			if err := s.take(1); err != nil {
 				return err
 			}
+			state = wantValue
 			continue
-		case '}', ']':
-			open := byte('{')
-			if c == ']' {
-				open = '['
+		case wantKey, wantKeyOrClose:
+			if c == '}' && state == wantKeyOrClose {
+				break // closed below
 			}
-			if len(s.stack) == 0 || s.stack[len(s.stack)-1] != open {
-				return s.fail("unbalanced %q", c)
+			if c != '"' {
+				return s.fail("want a member name, got %q", c)
 			}
-			s.stack = s.stack[:len(s.stack)-1]
-			if err := s.take(1); err != nil {
-				return err
-			}
-		case '"':
 			if err := s.str(); err != nil {
 				return err
 			}
-		case ',', ':':
-			if len(s.stack) == 0 {
-				return s.fail("unexpected %q", c)
-			}
-			if err := s.take(1); err != nil {
-				return err
-			}
+			state = wantColon
 			continue
-		default:
-			if err := s.scalar(); err != nil {
-				return err
+		case wantCommaOrClose:
+			if c == ',' {
+				if err := s.take(1); err != nil {
+					return err
+				}
+				state = wantValue
+				if s.stack[len(s.stack)-1] == '{' {
+					state = wantKey
+				}
+				continue
 			}
+			if c != '}' && c != ']' {
+				return s.fail("want ',' or a closing bracket, got %q", c)
+			}
+		case wantValue, wantValueOrClose:
+			if c == ']' && state == wantValueOrClose {
+				break // closed below
+			}
+			switch c {
+			case '{', '[':
+				if len(s.stack) >= maxDepth {
+					return s.fail("nesting deeper than %d", maxDepth)
+				}
+				s.stack = append(s.stack, c)
+				if err := s.take(1); err != nil {
+					return err
+				}
+				state = wantValueOrClose
+				if c == '{' {
+					state = wantKeyOrClose
+				}
+				continue
+			case '"':
+				if err := s.str(); err != nil {
+					return err
+				}
+			case '}', ']', ',', ':':
+				return s.fail("unexpected %q", c)
+			default:
+				if err := s.scalar(); err != nil {
+					return err
+				}
+			}
+			if len(s.stack) == 0 {
+				return nil
+			}
+			state = wantCommaOrClose
+			continue
+		}
+		// c closes the innermost container.
+		open := byte('{')
+		if c == ']' {
+			open = '['
+		}
+		if s.stack[len(s.stack)-1] != open {
+			return s.fail("unbalanced %q", c)
+		}
+		s.stack = s.stack[:len(s.stack)-1]
+		if err := s.take(1); err != nil {
+			return err
 		}
 		if len(s.stack) == 0 {
 			return nil
 		}
+		state = wantCommaOrClose
 	}
 }
 

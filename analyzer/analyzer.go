@@ -1,0 +1,212 @@
+package analyzer
+
+import (
+	"errors"
+	"slices"
+
+	"github.com/trailcover/trailcover/ingest"
+)
+
+// Config is what an analysis needs to know beyond the data.
+type Config struct {
+	// Window is the time range analysed; records outside it are counted as
+	// read but not analysed.
+	Window ingest.Window
+}
+
+// ObjectCounts counts listed objects by kind. Listed is their sum;
+// Unreadable counts CloudTrail objects that could not be read or parsed
+// (they are also counted under their kind).
+type ObjectCounts struct {
+	Listed       int
+	LogFiles     int
+	DigestFiles  int
+	InsightFiles int
+	Other        int
+	Unreadable   int
+}
+
+// RecordCounts counts records read and those whose eventID was seen
+// before; analysis counts each event once.
+type RecordCounts struct {
+	Total      int
+	Duplicates int
+	InWindow   int
+}
+
+// Account is what the archive shows of one account.
+type Account struct {
+	Account string
+	OrgID   string
+	Trails  []string
+	// RegionsDelivering are the regions with a log file or digest in the
+	// window.
+	RegionsDelivering []string
+	RegionsExpected   []string
+	RegionsMissing    []string
+}
+
+// Result is a finished analysis: plain values, sorted.
+type Result struct {
+	Objects  ObjectCounts
+	Records  RecordCounts
+	Accounts []Account
+	Findings []Finding
+}
+
+// Analyzer accumulates what the scan delivers. Its methods must be called
+// from one goroutine.
+type Analyzer struct {
+	cfg      Config
+	objects  ObjectCounts
+	records  RecordCounts
+	seen     map[string]struct{}
+	accounts map[string]*accountState
+	findings []Finding
+}
+
+type accountState struct {
+	orgID      string
+	trails     map[string]bool
+	delivering map[string]bool
+}
+
+// New returns an Analyzer for cfg.
+func New(cfg Config) *Analyzer {
+	return &Analyzer{
+		cfg:      cfg,
+		seen:     map[string]struct{}{},
+		accounts: map[string]*accountState{},
+	}
+}
+
+func (a *Analyzer) account(id string) *accountState {
+	s := a.accounts[id]
+	if s == nil {
+		s = &accountState{trails: map[string]bool{}, delivering: map[string]bool{}}
+		a.accounts[id] = s
+	}
+	return s
+}
+
+// Observe takes in one object's scan result.
+func (a *Analyzer) Observe(r *ingest.Result) {
+	a.objects.Listed++
+	loc := r.Location
+	switch loc.Kind {
+	case ingest.KindLog:
+		a.objects.LogFiles++
+	case ingest.KindDigest:
+		a.objects.DigestFiles++
+	case ingest.KindInsight:
+		a.objects.InsightFiles++
+	default:
+		a.objects.Other++
+		return
+	}
+	acct := a.account(loc.Account)
+	if loc.OrgID != "" {
+		acct.orgID = loc.OrgID
+	}
+	if loc.Kind == ingest.KindDigest {
+		acct.trails[loc.Trail] = true
+	}
+	if r.Err != nil {
+		a.objects.Unreadable++
+		a.findings = append(a.findings, unreadable(r))
+	}
+	if a.cfg.Window.Contains(loc.Time) && (r.Err == nil || len(r.Records) > 0) {
+		acct.delivering[loc.Region] = true
+	}
+	for i := range r.Records {
+		a.record(&r.Records[i])
+	}
+}
+
+func (a *Analyzer) record(rec *ingest.Record) {
+	a.records.Total++
+	if rec.EventID != "" {
+		if _, dup := a.seen[rec.EventID]; dup {
+			a.records.Duplicates++
+			return
+		}
+		a.seen[rec.EventID] = struct{}{}
+	}
+	if !rec.Time.IsZero() && a.cfg.Window.Contains(rec.Time) {
+		a.records.InWindow++
+	}
+}
+
+func unreadable(r *ingest.Result) Finding {
+	f := Finding{
+		Kind:     KindUnreadableObject,
+		Severity: High,
+		Account:  r.Location.Account,
+		Region:   r.Location.Region,
+		Title:    "Object cannot be read: " + r.Object.Key,
+		Detail:   r.Err.Error(),
+		Evidence: map[string]any{
+			"object_key": r.Object.Key,
+			"size":       r.Object.Size,
+			"records":    len(r.Records),
+		},
+	}
+	if errors.Is(r.Err, ingest.ErrTooLarge) {
+		f.Evidence["limit_reached"] = true
+	}
+	if !r.Location.Time.IsZero() {
+		f.Start = r.Location.Time
+		f.End = r.Location.Time
+	}
+	return f
+}
+
+// Finish completes the analysis. inv lists the region folders the scan
+// found.
+func (a *Analyzer) Finish(inv *ingest.Inventory) *Result {
+	res := &Result{Objects: a.objects, Records: a.records}
+	if inv != nil {
+		for _, s := range inv.Scopes {
+			acct := a.account(s.Account)
+			if s.OrgID != "" {
+				acct.orgID = s.OrgID
+			}
+		}
+	}
+	for _, id := range sortedKeys(a.accounts) {
+		s := a.accounts[id]
+		res.Accounts = append(res.Accounts, Account{
+			Account:           id,
+			OrgID:             s.orgID,
+			Trails:            sortedKeys(s.trails),
+			RegionsDelivering: sortedKeys(s.delivering),
+			RegionsExpected:   []string{},
+			RegionsMissing:    []string{},
+		})
+	}
+	res.Findings = slices.Clone(a.findings)
+	slices.SortStableFunc(res.Findings, compareFindings)
+	return res
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Max returns the highest severity among findings, and false if there are
+// none.
+func Max(findings []Finding) (Severity, bool) {
+	if len(findings) == 0 {
+		return 0, false
+	}
+	m := findings[0].Severity
+	for _, f := range findings[1:] {
+		m = max(m, f.Severity)
+	}
+	return m, true
+}
