@@ -12,6 +12,47 @@ type Config struct {
 	// Window is the time range analysed; records outside it are counted as
 	// read but not analysed.
 	Window ingest.Window
+	// AllowRegions is the region allowlist; empty means no allowlist
+	// findings.
+	AllowRegions []string
+	// ExpectRegions, if not empty, are the regions every account must log,
+	// replacing the default (the partition's regions that need no opt-in,
+	// plus opt-in regions the archive shows in use).
+	ExpectRegions []string
+	// PublicKeys are the CloudTrail public keys digests are verified with;
+	// without them signatures are unverifiable.
+	PublicKeys *KeySet
+	// Bucket is the S3 bucket the archive's keys belong to, when known.
+	// Digests name their own location as bucket/key.
+	Bucket string
+}
+
+// Verdict is the integrity verdict of a log file, and of each of its
+// records.
+type Verdict string
+
+// The verdicts, as the events table writes them.
+const (
+	// VerdictValid: a digest lists the file and its hash matches.
+	VerdictValid Verdict = "valid"
+	// VerdictModified: a digest lists the file with another hash.
+	VerdictModified Verdict = "modified"
+	// VerdictUnlisted: no digest lists the file, though digests exist for
+	// its account and region.
+	VerdictUnlisted Verdict = "unlisted"
+	// VerdictUnverified: nothing to check the file against (no digests for
+	// its region, or the digest that lists it cannot be trusted).
+	VerdictUnverified Verdict = "unverified"
+)
+
+// check is one analysis over the scan's results. Every check sees every
+// object (object) and every record that is in the window and seen for the
+// first time (event), in arrival order, then adds its part to the Result
+// (finish). Digests arrive before logs: the scan runs in two phases.
+type check interface {
+	object(r *ingest.Result, v *Verdict)
+	event(rec *ingest.Record, r *ingest.Result)
+	finish(res *Result)
 }
 
 // ObjectCounts counts listed objects by kind. Listed is their sum;
@@ -52,6 +93,14 @@ type Result struct {
 	Records  RecordCounts
 	Accounts []Account
 	Findings []Finding
+	// Chains is one entry per digest chain (integrity.go).
+	Chains []Chain
+	// Coverage is one row per account × region × hour of the window
+	// (coverage.go).
+	Coverage []CoverageHour
+	// Exemptions lists the event sources exempt from allowlist findings
+	// because they are global services logged in us-east-1 (allowlist.go).
+	Exemptions []string
 }
 
 // Analyzer accumulates what the scan delivers. Its methods must be called
@@ -63,6 +112,7 @@ type Analyzer struct {
 	seen     map[string]struct{}
 	accounts map[string]*accountState
 	findings []Finding
+	checks   []check
 }
 
 type accountState struct {
@@ -73,11 +123,13 @@ type accountState struct {
 
 // New returns an Analyzer for cfg.
 func New(cfg Config) *Analyzer {
-	return &Analyzer{
+	a := &Analyzer{
 		cfg:      cfg,
 		seen:     map[string]struct{}{},
 		accounts: map[string]*accountState{},
 	}
+	a.checks = newChecks(cfg)
+	return a
 }
 
 func (a *Analyzer) account(id string) *accountState {
@@ -89,8 +141,26 @@ func (a *Analyzer) account(id string) *accountState {
 	return s
 }
 
-// Observe takes in one object's scan result.
-func (a *Analyzer) Observe(r *ingest.Result) {
+// Observe takes in one object's scan result and returns, for a log file,
+// its integrity verdict, final since every digest was observed before it.
+func (a *Analyzer) Observe(r *ingest.Result) Verdict {
+	v := VerdictUnverified
+	a.observe(r)
+	for _, c := range a.checks {
+		c.object(r, &v)
+	}
+	for i := range r.Records {
+		rec := &r.Records[i]
+		if a.record(rec) {
+			for _, c := range a.checks {
+				c.event(rec, r)
+			}
+		}
+	}
+	return v
+}
+
+func (a *Analyzer) observe(r *ingest.Result) {
 	a.objects.Listed++
 	loc := r.Location
 	switch loc.Kind {
@@ -118,23 +188,24 @@ func (a *Analyzer) Observe(r *ingest.Result) {
 	if a.cfg.Window.Contains(loc.Time) && (r.Err == nil || len(r.Records) > 0) {
 		acct.delivering[loc.Region] = true
 	}
-	for i := range r.Records {
-		a.record(&r.Records[i])
-	}
 }
 
-func (a *Analyzer) record(rec *ingest.Record) {
+// record counts one record and reports whether it is to be analysed: the
+// first of its eventID, inside the window.
+func (a *Analyzer) record(rec *ingest.Record) bool {
 	a.records.Total++
 	if rec.EventID != "" {
 		if _, dup := a.seen[rec.EventID]; dup {
 			a.records.Duplicates++
-			return
+			return false
 		}
 		a.seen[rec.EventID] = struct{}{}
 	}
-	if !rec.Time.IsZero() && a.cfg.Window.Contains(rec.Time) {
-		a.records.InWindow++
+	if rec.Time.IsZero() || !a.cfg.Window.Contains(rec.Time) {
+		return false
 	}
+	a.records.InWindow++
+	return true
 }
 
 func unreadable(r *ingest.Result) Finding {
@@ -185,6 +256,9 @@ func (a *Analyzer) Finish(inv *ingest.Inventory) *Result {
 		})
 	}
 	res.Findings = slices.Clone(a.findings)
+	for _, c := range a.checks {
+		c.finish(res)
+	}
 	slices.SortStableFunc(res.Findings, compareFindings)
 	return res
 }

@@ -57,7 +57,13 @@ type ScanOptions struct {
 	Workers int
 	// Listers is the number of region folders listed at once (default 4).
 	Listers int
-	Decode  DecodeOptions
+	// Kinds, if not empty, limits the listing of date folders to these
+	// kinds' folders (CloudTrail-Digest/ for KindDigest, and so on).
+	// Objects met during discovery are delivered whatever their kind. A
+	// consumer that must know every digest before it judges a log file
+	// scans twice: digests, then the rest.
+	Kinds []Kind
+	Decode DecodeOptions
 	// Progress, if not nil, is updated as the scan goes.
 	Progress *Progress
 }
@@ -114,10 +120,7 @@ type Inventory struct {
 // unreadable object is not a failure of the scan: it arrives as a Result
 // with Err set.
 //
-// Listing order within one account and region interleaves digests and
-// logs, digests a day ahead, so that a consumer matching log files to the
-// digests that list them holds about a day of pending entries, not the
-// archive.
+// Within one account and region, date folders are listed oldest first.
 func Scan(ctx context.Context, src Source, opts ScanOptions, fn func(*Result) error) (*Inventory, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 4 * runtime.GOMAXPROCS(0)
@@ -257,8 +260,7 @@ type lister struct {
 // are searched for AWSLogs/ (Control Tower puts it two levels down).
 const maxPrefixDepth = 4
 
-// unit is the folders of one account and region, listed together so that
-// digests can run a day ahead of logs.
+// unit is the folders of one account and region.
 type unit struct {
 	base    string // <prefix>AWSLogs/[<org>/]<account>/
 	regions map[Kind]string
@@ -296,12 +298,18 @@ func (l *lister) emit(ctx context.Context, obj Object) error {
 }
 
 // folders lists one level below prefix, sending the objects found there
-// to the workers and returning the sub-folders.
-func (l *lister) folders(ctx context.Context, prefix string) ([]string, error) {
+// to the workers and returning the sub-folders. Objects above the
+// CloudTrail folders (discovery) are delivered only by a scan that wants
+// KindOther, so that a two-phase scan delivers each object once.
+func (l *lister) folders(ctx context.Context, prefix string, discovery bool) ([]string, error) {
 	var dirs []string
+	deliver := !discovery || len(l.opts.Kinds) == 0 || slices.Contains(l.opts.Kinds, KindOther)
 	err := l.src.List(ctx, ListOptions{Prefix: prefix, Delimiter: "/"}, func(o Object) error {
 		if o.IsPrefix {
 			dirs = append(dirs, o.Key)
+			return nil
+		}
+		if !deliver {
 			return nil
 		}
 		return l.emit(ctx, o)
@@ -334,7 +342,7 @@ func (l *lister) discover(ctx context.Context, units chan<- *unit) error {
 
 // above searches for AWSLogs/ folders below the trail's prefix.
 func (l *lister) above(ctx context.Context, prefix string, depth int, units chan<- *unit) error {
-	dirs, err := l.folders(ctx, prefix)
+	dirs, err := l.folders(ctx, prefix, true)
 	if err != nil {
 		return err
 	}
@@ -353,7 +361,7 @@ func (l *lister) above(ctx context.Context, prefix string, depth int, units chan
 }
 
 func (l *lister) awsLogs(ctx context.Context, prefix string, units chan<- *unit) error {
-	dirs, err := l.folders(ctx, prefix)
+	dirs, err := l.folders(ctx, prefix, true)
 	if err != nil {
 		return err
 	}
@@ -361,7 +369,7 @@ func (l *lister) awsLogs(ctx context.Context, prefix string, units chan<- *unit)
 		name := lastSegment(d)
 		switch {
 		case IsOrgID(name):
-			accounts, err := l.folders(ctx, d)
+			accounts, err := l.folders(ctx, d, true)
 			if err != nil {
 				return err
 			}
@@ -392,7 +400,7 @@ func (l *lister) account(ctx context.Context, base string, units chan<- *unit) e
 	if !l.wantAccount(lastSegment(base)) {
 		return nil
 	}
-	kinds, err := l.folders(ctx, base)
+	kinds, err := l.folders(ctx, base, true)
 	if err != nil {
 		return err
 	}
@@ -409,7 +417,10 @@ func (l *lister) account(ctx context.Context, base string, units chan<- *unit) e
 		default:
 			continue
 		}
-		regions, err := l.folders(ctx, k)
+		if len(l.opts.Kinds) > 0 && !slices.Contains(l.opts.Kinds, kind) {
+			continue
+		}
+		regions, err := l.folders(ctx, k, false)
 		if err != nil {
 			return err
 		}
@@ -477,47 +488,19 @@ func (l *lister) inventory() *Inventory {
 }
 
 // listUnit lists one account and region: the date folders of its log,
-// digest and Insights folders that overlap the window, day by day, each
-// day's digests before the previous day's logs.
+// digest and Insights folders that overlap the window, oldest first.
 func (l *lister) listUnit(ctx context.Context, u *unit) error {
-	days := map[Kind][]string{}
-	all := map[string]bool{}
-	for kind, folder := range u.regions {
-		d, err := l.days(ctx, folder)
+	for _, kind := range []Kind{KindDigest, KindLog, KindInsight} {
+		folder, ok := u.regions[kind]
+		if !ok {
+			continue
+		}
+		days, err := l.days(ctx, folder)
 		if err != nil {
 			return err
 		}
-		days[kind] = d
-		for _, day := range d {
-			all[day] = true
-		}
-	}
-	order := make([]string, 0, len(all))
-	for d := range all {
-		order = append(order, d)
-	}
-	slices.Sort(order)
-	listDay := func(kind Kind, day string) error {
-		if !slices.Contains(days[kind], day) {
-			return nil
-		}
-		return l.everything(ctx, u.regions[kind]+day)
-	}
-	for i, day := range order {
-		if err := listDay(KindDigest, day); err != nil {
-			return err
-		}
-		if i > 0 {
-			for _, k := range []Kind{KindLog, KindInsight} {
-				if err := listDay(k, order[i-1]); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	if n := len(order); n > 0 {
-		for _, k := range []Kind{KindLog, KindInsight} {
-			if err := listDay(k, order[n-1]); err != nil {
+		for _, day := range days {
+			if err := l.everything(ctx, folder+day); err != nil {
 				return err
 			}
 		}
@@ -530,7 +513,7 @@ func (l *lister) listUnit(ctx context.Context, u *unit) error {
 // is listed whole and so reported.
 func (l *lister) days(ctx context.Context, region string) ([]string, error) {
 	var out []string
-	years, err := l.folders(ctx, region)
+	years, err := l.folders(ctx, region, false)
 	if err != nil {
 		return nil, err
 	}
@@ -545,7 +528,7 @@ func (l *lister) days(ctx context.Context, region string) ([]string, error) {
 		if !l.opts.Window.dayOverlaps(yt, yt.AddDate(1, 0, 0)) {
 			continue
 		}
-		months, err := l.folders(ctx, y)
+		months, err := l.folders(ctx, y, false)
 		if err != nil {
 			return nil, err
 		}
@@ -560,7 +543,7 @@ func (l *lister) days(ctx context.Context, region string) ([]string, error) {
 			if !l.opts.Window.dayOverlaps(mt, mt.AddDate(0, 1, 0)) {
 				continue
 			}
-			ds, err := l.folders(ctx, m)
+			ds, err := l.folders(ctx, m, false)
 			if err != nil {
 				return nil, err
 			}

@@ -308,3 +308,42 @@ func (f *flakySource) Open(ctx context.Context, key string) (io.ReadCloser, Meta
 	}
 	return f.Source.Open(ctx, key)
 }
+
+// TestScanTwoPhases: digests first, then the rest, delivers every object
+// exactly once, and every digest before any log.
+func TestScanTwoPhases(t *testing.T) {
+	fsys, kinds := testArchive(t, 2)
+	src, _ := NewFSSource(fsys, "mem", nil)
+	seen := map[string]int{}
+	var order []Kind
+	for _, phase := range [][]Kind{{KindDigest}, {KindLog, KindInsight, KindOther}} {
+		_, err := Scan(t.Context(), src, ScanOptions{Kinds: phase}, func(r *Result) error {
+			seen[r.Object.Key]++
+			order = append(order, r.Location.Kind)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for key := range kinds {
+		if seen[key] != 1 {
+			t.Errorf("%s delivered %d times, want once", key, seen[key])
+		}
+	}
+	if len(seen) != len(kinds) {
+		t.Errorf("delivered %d objects, want %d", len(seen), len(kinds))
+	}
+	lastDigest, firstLog := -1, len(order)
+	for i, k := range order {
+		if k == KindDigest {
+			lastDigest = i
+		}
+		if k == KindLog && i < firstLog {
+			firstLog = i
+		}
+	}
+	if lastDigest > firstLog {
+		t.Errorf("a digest (at %d) arrived after a log (at %d)", lastDigest, firstLog)
+	}
+}
