@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 )
 
 // StateDir is the folder, at the top of a directory copy, where acquire
@@ -109,19 +110,24 @@ func (s *DirSource) List(ctx context.Context, opts ListOptions, fn func(Object) 
 	dir, namePrefix := "", opts.Prefix
 	if i := strings.LastIndexByte(opts.Prefix, '/'); i >= 0 {
 		dir, namePrefix = opts.Prefix[:i], opts.Prefix[i+1:]
+		// Every key is a valid fs path outside StateDir: none starts with
+		// "/" or "./" or lies in the state folder.
+		if !fs.ValidPath(dir) || dir == "." || dir == StateDir || strings.HasPrefix(dir, StateDir+"/") {
+			return nil
+		}
 	}
 	fsDir := dir
 	if fsDir == "" {
 		fsDir = "."
-	} else if !fs.ValidPath(fsDir) {
-		// No file can have this key: nothing to list.
-		return nil
 	}
 	entries, err := fs.ReadDir(s.fsys, fsDir)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) {
-		return nil
-	}
 	if err != nil {
+		if noSuchPath(err) {
+			return nil
+		}
+		if info, serr := fs.Stat(s.fsys, fsDir); serr == nil && !info.IsDir() {
+			return nil // the prefix's folder is an object: no key lies below it
+		}
 		return fmt.Errorf("list %s/%s: %w", s.name, fsDir, err)
 	}
 	for _, e := range entries {
@@ -187,13 +193,16 @@ func (s *DirSource) Open(ctx context.Context, key string) (io.ReadCloser, Metada
 	}
 	f, err := s.fsys.Open(key)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		if noSuchPath(err) {
 			err = fmt.Errorf("%w: %w", ErrNotExist, err)
 		}
 		return nil, nil, fmt.Errorf("open %s: %w", key, err)
 	}
 	if info, err := f.Stat(); err == nil && !info.Mode().IsRegular() {
 		f.Close()
+		if info.IsDir() {
+			return nil, nil, fmt.Errorf("open %s: a folder, not an object: %w", key, ErrNotExist)
+		}
 		return nil, nil, fmt.Errorf("open %s: not a regular file", key)
 	}
 	meta, err := s.metadata(key)
@@ -245,4 +254,10 @@ func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: larger than %d bytes", name, limit)
 	}
 	return b, nil
+}
+
+// noSuchPath reports whether err means a path names no file: it does not
+// exist, is not a valid path, or goes through a file as if it were a folder.
+func noSuchPath(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) || errors.Is(err, syscall.ENOTDIR)
 }

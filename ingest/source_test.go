@@ -292,31 +292,38 @@ func testSource(t *testing.T, src ingest.Source, f *sourceFixture) {
 	})
 
 	t.Run("ListPrefix", func(t *testing.T) {
-		for _, prefix := range []string{
-			"",
-			"notes",
-			"notes.txt",
-			"AWSLogs/",
-			"AWSLogs/111122223333/",
-			"AWSLogs/111122223333/CloudTrail", // also CloudTrail-Digest and CloudTrail-Insight
-			"AWSLogs/111122223333/CloudTrail/",
-			"AWSLogs/111122223333/CloudTrail/us-e", // ends mid-name
-			"AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/111122223333_CloudTrail_us-east-1_20240102T00",
-			gzipLogKey,
-			manyPrefix,
-			manyPrefix + "444455556666_CloudTrail_eu-west-1_20240301T01",
-			"AWSLogs/999999999999/",
-			"AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/missing",
-			"nothing",
-			ingest.StateDir[:4], // ".tra": the state folder stays hidden
+		for _, tc := range []struct {
+			prefix string
+		}{
+			{prefix: ""},
+			{prefix: "notes"},
+			{prefix: "notes.txt"},
+			{prefix: "AWSLogs/"},
+			{prefix: "AWSLogs/111122223333/"},
+			{prefix: "AWSLogs/111122223333/CloudTrail"}, // also CloudTrail-Digest and CloudTrail-Insight
+			{prefix: "AWSLogs/111122223333/CloudTrail/"},
+			{prefix: "AWSLogs/111122223333/CloudTrail/us-e"}, // ends mid-name
+			{prefix: "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/111122223333_CloudTrail_us-east-1_20240102T00"},
+			{prefix: gzipLogKey},
+			{prefix: manyPrefix},
+			{prefix: manyPrefix + "444455556666_CloudTrail_eu-west-1_20240301T01"},
+			{prefix: "AWSLogs/999999999999/"},
+			{prefix: "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/missing"},
+			{prefix: "nothing"},
+			{prefix: ingest.StateDir[:4]}, // ".tra": the state folder stays hidden
+			{prefix: "notes.txt/"},
+			{prefix: ingest.StateDir + "/"},
+			{prefix: ingest.StateDir + "/meta/AWSLogs/"},
+			{prefix: "./"},
+			{prefix: "/"},
 		} {
-			t.Run(strings.ReplaceAll(prefix, "/", "|"), func(t *testing.T) {
-				prefixes, keys := list(t, src, ingest.ListOptions{Prefix: prefix})
+			t.Run(strings.ReplaceAll(tc.prefix, "/", "|"), func(t *testing.T) {
+				prefixes, keys := list(t, src, ingest.ListOptions{Prefix: tc.prefix})
 				if len(prefixes) > 0 {
-					t.Errorf("List(%q) without delimiter gave prefixes %q", prefix, prefixes)
+					t.Errorf("List(%q) without delimiter gave prefixes %q", tc.prefix, prefixes)
 				}
-				if d := diffKeys(keys, f.keys(prefix)); d != "" {
-					t.Errorf("List(%q): %s", prefix, d)
+				if d := diffKeys(keys, f.keys(tc.prefix)); d != "" {
+					t.Errorf("List(%q): %s", tc.prefix, d)
 				}
 			})
 		}
@@ -326,7 +333,6 @@ func testSource(t *testing.T, src ingest.Source, f *sourceFixture) {
 		const (
 			acct   = "AWSLogs/111122223333/"
 			trail  = acct + "CloudTrail/"
-			jan02  = trail + "us-east-1/2024/01/02/"
 			digest = acct + "CloudTrail-Digest/us-east-1/2024/01/"
 		)
 		for _, tc := range []struct {
@@ -445,29 +451,35 @@ func testSource(t *testing.T, src ingest.Source, f *sourceFixture) {
 	})
 
 	t.Run("OpenMissing", func(t *testing.T) {
-		for _, key := range []string{
-			"missing",
-			jan02Key("111122223333_CloudTrail_us-east-1_20240102T0005Z_missing.json.gz"),
-			"AWSLogs/999999999999/CloudTrail/us-east-1/2024/01/02/x.json.gz",
-			"AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/", // a folder, not an object
-			path.Join(ingest.StateDir, "source.json"),               // state, not an object
+		for _, tc := range []struct {
+			key    string
+		}{
+			{key: "missing"},
+			{key: jan02 + "111122223333_CloudTrail_us-east-1_20240102T0005Z_missing.json.gz"},
+			{key: "AWSLogs/999999999999/CloudTrail/us-east-1/2024/01/02/x.json.gz"},
+			{key: jan02}, // a folder, not an object
+			{key: path.Join(ingest.StateDir, "source.json")}, // state, not an object
+			{key: ingest.StateDir},
+			{key: strings.TrimSuffix(jan02, "/")},
+			{key: "notes.txt/child"},
 		} {
-			rc, _, err := src.Open(t.Context(), key)
-			if err == nil {
-				rc.Close()
-				t.Errorf("Open(%q) succeeded, want an error", key)
-				continue
-			}
-			if !errors.Is(err, ingest.ErrNotExist) {
-				t.Errorf("Open(%q) = %v, want an error wrapping ErrNotExist", key, err)
-			}
+			t.Run(strings.ReplaceAll(tc.key, "/", "|"), func(t *testing.T) {
+				rc, _, err := src.Open(t.Context(), tc.key)
+				if err == nil {
+					rc.Close()
+					t.Fatalf("Open(%q) succeeded, want an error", tc.key)
+				}
+				if !errors.Is(err, ingest.ErrNotExist) {
+					t.Errorf("Open(%q) = %v, want an error wrapping ErrNotExist", tc.key, err)
+				}
+			})
 		}
 	})
 }
 
-func jan02Key(name string) string {
-	return "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/" + name
-}
+// jan02 is a folder of the fixture that holds logs.
+const jan02 = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/"
+
 
 // list returns the prefixes and object keys List gives for opts, each
 // sorted.
