@@ -174,7 +174,8 @@ func (s *DirSource) walk(ctx context.Context, dir string, fn func(Object) error)
 }
 
 func (s *DirSource) object(key string, d fs.DirEntry) Object {
-	o := Object{Key: key}
+	// A directory copy holds the latest versions only.
+	o := Object{Key: key, IsLatest: true}
 	if info, err := d.Info(); err == nil {
 		o.Size = info.Size()
 		o.LastModified = info.ModTime().UTC()

@@ -63,7 +63,10 @@ type ScanOptions struct {
 	// consumer that must know every digest before it judges a log file
 	// scans twice: digests, then the rest.
 	Kinds []Kind
-	Decode DecodeOptions
+	// Versions lists every object version and delete marker (see
+	// ListOptions.Versions); used by acquire.
+	Versions bool
+	Decode   DecodeOptions
 	// Progress, if not nil, is updated as the scan goes.
 	Progress *Progress
 }
@@ -122,6 +125,27 @@ type Inventory struct {
 //
 // Within one account and region, date folders are listed oldest first.
 func Scan(ctx context.Context, src Source, opts ScanOptions, fn func(*Result) error) (*Inventory, error) {
+	if opts.Progress == nil {
+		opts.Progress = new(Progress)
+	}
+	return Walk(ctx, src, opts, func(ctx context.Context, obj Object) (*Result, bool) {
+		r := fetch(ctx, src, opts, obj)
+		if r == nil {
+			return nil, false
+		}
+		opts.Progress.Bytes.Add(r.Body.Compressed)
+		opts.Progress.Records.Add(int64(len(r.Records)))
+		return r, true
+	}, fn)
+}
+
+// Walk lists as Scan does and runs process on each listed object in
+// opts.Workers goroutines, handing each outcome to fn on the calling
+// goroutine, with Scan's guarantees: fn is never called concurrently, and
+// Walk returns only once every goroutine it started has exited. process
+// returns false only when ctx is done; every other failure is part of its
+// outcome.
+func Walk[T any](ctx context.Context, src Source, opts ScanOptions, process func(context.Context, Object) (T, bool), fn func(T) error) (*Inventory, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 4 * runtime.GOMAXPROCS(0)
 	}
@@ -138,7 +162,7 @@ func Scan(ctx context.Context, src Source, opts ScanOptions, fn func(*Result) er
 	defer cancel()
 
 	jobs := make(chan Object, opts.Workers*16)
-	results := make(chan *Result, opts.Workers*2)
+	results := make(chan T, opts.Workers*2)
 	l := &lister{src: src, opts: opts, jobs: jobs}
 
 	var g errgroup.Group
@@ -151,7 +175,7 @@ func Scan(ctx context.Context, src Source, opts ScanOptions, fn func(*Result) er
 		workers.Add(1)
 		g.Go(func() error {
 			defer workers.Done()
-			return work(ctx, src, opts, jobs, results)
+			return work(ctx, opts.Progress, process, jobs, results)
 		})
 	}
 	g.Go(func() error {
@@ -185,16 +209,14 @@ func Scan(ctx context.Context, src Source, opts ScanOptions, fn func(*Result) er
 	return l.inventory(), nil
 }
 
-// work fetches and decodes objects until jobs is closed or ctx is done.
-func work(ctx context.Context, src Source, opts ScanOptions, jobs <-chan Object, results chan<- *Result) error {
+// work processes objects until jobs is closed or ctx is done.
+func work[T any](ctx context.Context, progress *Progress, process func(context.Context, Object) (T, bool), jobs <-chan Object, results chan<- T) error {
 	for obj := range jobs {
-		r := fetch(ctx, src, opts, obj)
-		if r == nil {
+		r, ok := process(ctx, obj)
+		if !ok {
 			return ctx.Err()
 		}
-		opts.Progress.Done.Add(1)
-		opts.Progress.Bytes.Add(r.Body.Compressed)
-		opts.Progress.Records.Add(int64(len(r.Records)))
+		progress.Done.Add(1)
 		select {
 		case results <- r:
 		case <-ctx.Done():
@@ -304,7 +326,7 @@ func (l *lister) emit(ctx context.Context, obj Object) error {
 func (l *lister) folders(ctx context.Context, prefix string, discovery bool) ([]string, error) {
 	var dirs []string
 	deliver := !discovery || len(l.opts.Kinds) == 0 || slices.Contains(l.opts.Kinds, KindOther)
-	err := l.src.List(ctx, ListOptions{Prefix: prefix, Delimiter: "/"}, func(o Object) error {
+	err := l.src.List(ctx, ListOptions{Prefix: prefix, Delimiter: "/", Versions: l.opts.Versions}, func(o Object) error {
 		if o.IsPrefix {
 			dirs = append(dirs, o.Key)
 			return nil
@@ -320,7 +342,7 @@ func (l *lister) folders(ctx context.Context, prefix string, discovery bool) ([]
 
 // everything lists all objects below prefix.
 func (l *lister) everything(ctx context.Context, prefix string) error {
-	return l.src.List(ctx, ListOptions{Prefix: prefix}, func(o Object) error {
+	return l.src.List(ctx, ListOptions{Prefix: prefix, Versions: l.opts.Versions}, func(o Object) error {
 		if o.IsPrefix {
 			return nil
 		}

@@ -54,8 +54,9 @@ type S3Source struct {
 }
 
 var (
-	_ Source   = (*S3Source)(nil)
-	_ Bucketed = (*S3Source)(nil)
+	_ Source        = (*S3Source)(nil)
+	_ Bucketed      = (*S3Source)(nil)
+	_ VersionOpener = (*S3Source)(nil)
 )
 
 // NewS3Source opens s3://bucket/prefix. It checks that the bucket exists
@@ -149,6 +150,9 @@ func (s *S3Source) Prefix() string { return s.prefix }
 // List implements Source with ListObjectsV2, following continuation tokens
 // past S3's 1,000 keys per page.
 func (s *S3Source) List(ctx context.Context, opts ListOptions, fn func(Object) error) error {
+	if opts.Versions {
+		return s.listVersions(ctx, opts, fn)
+	}
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(opts.Prefix)}
 	if opts.Delimiter != "" {
 		in.Delimiter = aws.String(opts.Delimiter)
@@ -179,11 +183,74 @@ func (s *S3Source) List(ctx context.Context, opts ListOptions, fn func(Object) e
 	return nil
 }
 
+// listVersions lists with ListObjectVersions: every version and delete
+// marker, newest first within a key.
+func (s *S3Source) listVersions(ctx context.Context, opts ListOptions, fn func(Object) error) error {
+	in := &s3.ListObjectVersionsInput{Bucket: aws.String(s.bucket), Prefix: aws.String(opts.Prefix)}
+	if opts.Delimiter != "" {
+		in.Delimiter = aws.String(opts.Delimiter)
+	}
+	pages := s3.NewListObjectVersionsPaginator(s.client, in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list versions s3://%s/%s: %w", s.bucket, opts.Prefix, s3Error(err))
+		}
+		for _, p := range page.CommonPrefixes {
+			if err := fn(Object{Key: aws.ToString(p.Prefix), IsPrefix: true}); err != nil {
+				return err
+			}
+		}
+		for _, v := range page.Versions {
+			obj := Object{
+				Key:          aws.ToString(v.Key),
+				Size:         aws.ToInt64(v.Size),
+				ETag:         strings.Trim(aws.ToString(v.ETag), `"`),
+				LastModified: aws.ToTime(v.LastModified).UTC(),
+				VersionID:    aws.ToString(v.VersionId),
+				IsLatest:     aws.ToBool(v.IsLatest),
+			}
+			if err := fn(obj); err != nil {
+				return err
+			}
+		}
+		for _, m := range page.DeleteMarkers {
+			obj := Object{
+				Key:          aws.ToString(m.Key),
+				LastModified: aws.ToTime(m.LastModified).UTC(),
+				VersionID:    aws.ToString(m.VersionId),
+				IsLatest:     aws.ToBool(m.IsLatest),
+				DeleteMarker: true,
+			}
+			if err := fn(obj); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// OpenVersion implements VersionOpener.
+func (s *S3Source) OpenVersion(ctx context.Context, key, versionID string) (io.ReadCloser, Metadata, error) {
+	return s.open(ctx, key, versionID)
+}
+
 // Open implements Source. Objects from S3Options.LargeObject up are
 // downloaded with the transfer manager's parallel ranged requests into a
 // temporary file that is removed on Close.
 func (s *S3Source) Open(ctx context.Context, key string) (io.ReadCloser, Metadata, error) {
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	return s.open(ctx, key, "")
+}
+
+func (s *S3Source) open(ctx context.Context, key, versionID string) (io.ReadCloser, Metadata, error) {
+	if key == "" {
+		return nil, nil, fmt.Errorf("open s3://%s/: empty key: %w", s.bucket, ErrNotExist)
+	}
+	in := &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)}
+	if versionID != "" {
+		in.VersionId = aws.String(versionID)
+	}
+	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open s3://%s/%s: %w", s.bucket, key, s3Error(err))
 	}
@@ -192,14 +259,14 @@ func (s *S3Source) Open(ctx context.Context, key string) (io.ReadCloser, Metadat
 		return out.Body, meta, nil
 	}
 	out.Body.Close()
-	f, err := s.download(ctx, key, aws.ToString(out.ETag))
+	f, err := s.download(ctx, key, versionID, aws.ToString(out.ETag))
 	if err != nil {
 		return nil, nil, fmt.Errorf("open s3://%s/%s: %w", s.bucket, key, err)
 	}
 	return f, meta, nil
 }
 
-func (s *S3Source) download(ctx context.Context, key, etag string) (io.ReadCloser, error) {
+func (s *S3Source) download(ctx context.Context, key, versionID, etag string) (io.ReadCloser, error) {
 	f, err := os.CreateTemp("", "trailcover-object-*")
 	if err != nil {
 		return nil, err
@@ -214,6 +281,9 @@ func (s *S3Source) download(ctx context.Context, key, etag string) (io.ReadClose
 		d.Concurrency = 4
 	})
 	in := &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)}
+	if versionID != "" {
+		in.VersionId = aws.String(versionID)
+	}
 	if etag != "" {
 		// The object must not change between the parts.
 		in.IfMatch = aws.String(etag)

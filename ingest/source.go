@@ -18,6 +18,13 @@ type Object struct {
 	ETag         string
 	LastModified time.Time
 	IsPrefix     bool
+
+	// VersionID, IsLatest and DeleteMarker are set by listings with
+	// ListOptions.Versions. A delete marker has no bytes: it records that
+	// the key was deleted, while older versions may survive.
+	VersionID    string
+	IsLatest     bool
+	DeleteMarker bool
 }
 
 // ListOptions narrows a listing.
@@ -27,6 +34,15 @@ type ListOptions struct {
 	// Delimiter, when "/", groups the keys below the next slash after
 	// Prefix into one prefix entry, as S3's ListObjectsV2 does.
 	Delimiter string
+	// Versions lists every version of every object, delete markers
+	// included, from sources that implement VersionOpener; other sources
+	// list their objects as the latest versions.
+	Versions bool
+}
+
+// VersionOpener is implemented by sources that keep object versions.
+type VersionOpener interface {
+	OpenVersion(ctx context.Context, key, versionID string) (io.ReadCloser, Metadata, error)
 }
 
 // Metadata is an object's user metadata: the x-amz-meta-* headers with the

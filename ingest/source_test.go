@@ -452,7 +452,7 @@ func testSource(t *testing.T, src ingest.Source, f *sourceFixture) {
 
 	t.Run("OpenMissing", func(t *testing.T) {
 		for _, tc := range []struct {
-			key    string
+			key string
 		}{
 			{key: "missing"},
 			{key: jan02 + "111122223333_CloudTrail_us-east-1_20240102T0005Z_missing.json.gz"},
@@ -479,7 +479,6 @@ func testSource(t *testing.T, src ingest.Source, f *sourceFixture) {
 
 // jan02 is a folder of the fixture that holds logs.
 const jan02 = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/"
-
 
 // list returns the prefixes and object keys List gives for opts, each
 // sorted.

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"golang.org/x/sync/errgroup"
@@ -103,7 +104,9 @@ var errNoXattr = errors.New("no extended attributes on the file system")
 // failed, the output of a server that was healthy is logged then.
 func startVersity(t testing.TB, bin string, sidecar bool) (*Server, error) {
 	root := t.TempDir()
-	args := []string{"--port", "", "--health", "/health", "--quiet", "posix"}
+	// Versioning is available (buckets still need it switched on, see
+	// EnableVersioning); it lives outside root for the same reason.
+	args := []string{"--port", "", "--health", "/health", "--quiet", "posix", "--versioning-dir", t.TempDir()}
 	if sidecar {
 		// Not below root, where it would be taken for a bucket.
 		args = append(args, "--sidecar", t.TempDir())
@@ -274,6 +277,18 @@ func (s *Server) CreateBucket(t testing.TB, bucket string) {
 	_, err := s.Client(t).CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(bucket)})
 	if err != nil {
 		t.Fatalf("%s: create bucket %s: %v", s.name, bucket, err)
+	}
+}
+
+// EnableVersioning switches versioning on for bucket.
+func (s *Server) EnableVersioning(t testing.TB, bucket string) {
+	t.Helper()
+	_, err := s.Client(t).PutBucketVersioning(t.Context(), &s3.PutBucketVersioningInput{
+		Bucket:                  aws.String(bucket),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled},
+	})
+	if err != nil {
+		t.Fatalf("%s: enable versioning on %s: %v", s.name, bucket, err)
 	}
 }
 
