@@ -124,7 +124,10 @@ func Acquire(ctx context.Context, src Source, dir string, opts AcquireOptions, f
 	defer journal.Close()
 	jw := bufio.NewWriter(journal)
 
+	// Workers read known (what earlier runs recorded) while the consumer
+	// records this run's entries in done; the manifest merges both.
 	c := &copier{src: src, root: root, known: known}
+	done := map[string]ManifestEntry{}
 	scan := opts.Scan
 	scan.Kinds = nil
 	if scan.Progress == nil {
@@ -151,7 +154,7 @@ func Acquire(ctx context.Context, src Source, dir string, opts AcquireOptions, f
 			stats.Copied++
 			stats.Bytes += res.bytes
 		}
-		known[e.id()] = e
+		done[e.id()] = e
 		line, err := json.Marshal(e)
 		if err != nil {
 			return err
@@ -174,6 +177,9 @@ func Acquire(ctx context.Context, src Source, dir string, opts AcquireOptions, f
 	}
 	if err != nil {
 		return stats, err
+	}
+	for id, e := range done {
+		known[id] = e
 	}
 	sum, err := writeManifest(root, known)
 	if err != nil {
