@@ -85,6 +85,11 @@ type Account struct {
 	RegionsDelivering []string
 	RegionsExpected   []string
 	RegionsMissing    []string
+	// CoveragePercent is the share of the account's expected region-hours
+	// with delivery (log files, or digests proving a quiet hour); HasCoverage
+	// is false when no hour was analysed.
+	CoveragePercent float64
+	HasCoverage     bool
 }
 
 // Result is a finished analysis: plain values, sorted.
@@ -101,6 +106,9 @@ type Result struct {
 	// Exemptions lists the event sources exempt from allowlist findings
 	// because they are global services logged in us-east-1 (allowlist.go).
 	Exemptions []string
+	// Scopes are the region folders the scan found, whether or not they
+	// held objects in the window.
+	Scopes []ingest.Scope
 }
 
 // Analyzer accumulates what the scan delivers. Its methods must be called
@@ -185,7 +193,8 @@ func (a *Analyzer) observe(r *ingest.Result) {
 		a.objects.Unreadable++
 		a.findings = append(a.findings, unreadable(r))
 	}
-	if a.cfg.Window.Contains(loc.Time) && (r.Err == nil || len(r.Records) > 0) {
+	// Insights files do not prove that management events are delivered.
+	if loc.Kind != ingest.KindInsight && a.cfg.Window.Contains(loc.Time) && (r.Err == nil || len(r.Records) > 0) {
 		acct.delivering[loc.Region] = true
 	}
 }
@@ -237,6 +246,7 @@ func unreadable(r *ingest.Result) Finding {
 func (a *Analyzer) Finish(inv *ingest.Inventory) *Result {
 	res := &Result{Objects: a.objects, Records: a.records}
 	if inv != nil {
+		res.Scopes = inv.Scopes
 		for _, s := range inv.Scopes {
 			acct := a.account(s.Account)
 			if s.OrgID != "" {
@@ -258,6 +268,10 @@ func (a *Analyzer) Finish(inv *ingest.Inventory) *Result {
 	res.Findings = slices.Clone(a.findings)
 	for _, c := range a.checks {
 		c.finish(res)
+	}
+	for i := range res.Accounts {
+		acct := &res.Accounts[i]
+		acct.CoveragePercent, acct.HasCoverage = res.CoveragePercent(acct.Account)
 	}
 	slices.SortStableFunc(res.Findings, compareFindings)
 	return res

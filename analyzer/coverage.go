@@ -1,15 +1,786 @@
 package analyzer
 
-import "github.com/trailcover/trailcover/ingest"
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
 
-// CoverageHour is one account × region × hour of delivery.
+	"github.com/trailcover/trailcover/ingest"
+)
+
+// CoverageHour is one account × region × hour of delivery: a row of
+// coverage.parquet.
 type CoverageHour struct {
-	Account, Region string
+	Account string
+	OrgID   string
+	Region  string
+	// Hour is the start of the hour, UTC.
+	Hour time.Time
+	// Expected marks a region the account must log (RegionsExpected).
+	Expected bool
+	// LogFiles counts log files by their file-name time: the delivery
+	// slot, not the time of their events.
+	LogFiles int
+	// Records counts events by eventTime, each eventID once.
+	Records int
+	// Digests counts the digests whose window overlaps the hour; a
+	// catch-up digest, whose window spans several hours, counts only in
+	// the hour it ends in.
+	Digests int
+	// ListedLogFiles counts the log files of this hour (by file-name
+	// time) that digests list, present or not.
+	ListedLogFiles int
+	// DigestEmptyProof is true when digest windows cover the whole hour
+	// and list no log file for it: CloudTrail asserts nothing was
+	// delivered.
+	DigestEmptyProof bool
+	// Status is CoverageDelivered, CoverageQuiet, CoverageAbsent or
+	// CoverageMissing.
+	Status string
 }
 
-type coverage struct{}
+// The values of CoverageHour.Status.
+const (
+	// CoverageDelivered: at least one log file.
+	CoverageDelivered = "delivered"
+	// CoverageQuiet: no log file, but digests show the trail delivering
+	// (DigestEmptyProof says whether they cover the whole hour).
+	CoverageQuiet = "quiet"
+	// CoverageAbsent: digests list log files for the hour that are not in
+	// the archive (see log-file-missing).
+	CoverageAbsent = "absent"
+	// CoverageMissing: neither a log file nor a digest: nothing at all.
+	CoverageMissing = "missing"
+)
 
-func newCoverage(Config) *coverage                     { return &coverage{} }
-func (*coverage) object(*ingest.Result, *Verdict)      {}
-func (*coverage) event(*ingest.Record, *ingest.Result) {}
-func (*coverage) finish(*Result)                       {}
+// Delivery-gap thresholds. A region with digests delivers one every hour,
+// even when nothing happens, so a single hour without digest or log file
+// is a gap; at the ends of the archive two are needed, since the last
+// digest may not have been delivered yet when the archive was copied. A
+// region without digests is judged by how often it delivers logs: a run
+// of silent hours counts only when it is at least gapMinHoursNoDigest long
+// and would happen by chance less than gapChance of the time.
+const (
+	gapMinHoursDigest   = 1
+	gapMinHoursEdge     = 2
+	gapMinHoursNoDigest = 6
+	gapChance           = 0.001
+	// digestSlack is how much longer than an hour a digest window may be
+	// before it counts as a catch-up digest that covers hours CloudTrail
+	// delivered no hourly digest for.
+	digestSlack = 5 * time.Minute
+	// maxLongDigests bounds the catch-up digests kept for evidence.
+	maxLongDigests = 1000
+)
+
+// hourCell is what coverage knows of one account × region × hour.
+type hourCell struct {
+	logFiles, records, digests, listed int32
+	// minutes has bit i set when a digest window covers minute i.
+	minutes uint64
+}
+
+const allMinutes = 1<<60 - 1
+
+// cellDay keys a day of cells: memory grows with accounts × regions ×
+// hours seen, never with records.
+type cellDay struct {
+	account, region string
+	day             int64
+}
+
+type acctRegion struct{ account, region string }
+
+// longDigest is a digest whose window spans more than an hour.
+type longDigest struct {
+	key        string
+	start, end time.Time
+}
+
+// coverage reports region-not-logged and delivery-gap, and fills
+// Result.Coverage and the accounts' expected and missing regions.
+type coverage struct {
+	cfg     Config
+	regions *RegionModel
+	logging *logging
+	days    map[cellDay]*[24]hourCell
+	// seen holds every region an account has CloudTrail objects for,
+	// inside the window or not.
+	seen map[string]map[string]bool
+	// digests holds the regions with digests in the window.
+	digests map[acctRegion]bool
+	// homes maps an account's digest source regions to trail home regions.
+	homes map[acctRegion]map[string]bool
+	long  map[acctRegion][]longDigest
+	nLong int
+}
+
+func newCoverage(cfg Config, regions *RegionModel, logging *logging) *coverage {
+	return &coverage{
+		cfg:     cfg,
+		regions: regions,
+		logging: logging,
+		days:    map[cellDay]*[24]hourCell{},
+		seen:    map[string]map[string]bool{},
+		digests: map[acctRegion]bool{},
+		homes:   map[acctRegion]map[string]bool{},
+		long:    map[acctRegion][]longDigest{},
+	}
+}
+
+// hourOf numbers hours since the Unix epoch.
+func hourOf(t time.Time) int64 {
+	s := t.Unix()
+	h := s / 3600
+	if s%3600 < 0 {
+		h--
+	}
+	return h
+}
+
+func hourTime(h int64) time.Time { return time.Unix(h*3600, 0).UTC() }
+
+// windowHours is the window in hours, [lo, hi); open sides are the
+// extremes of int64.
+func (c *coverage) windowHours() (lo, hi int64) {
+	lo, hi = math.MinInt64, math.MaxInt64
+	if w := c.cfg.Window; !w.Start.IsZero() {
+		lo = hourOf(w.Start)
+	}
+	if w := c.cfg.Window; !w.End.IsZero() {
+		hi = hourOf(w.End.Add(-time.Nanosecond)) + 1
+	}
+	return lo, hi
+}
+
+func (c *coverage) cell(account, region string, h int64) *hourCell {
+	day := h / 24
+	if h%24 < 0 {
+		day--
+	}
+	k := cellDay{account, region, day}
+	d := c.days[k]
+	if d == nil {
+		d = new([24]hourCell)
+		c.days[k] = d
+	}
+	return &d[h-day*24]
+}
+
+// peek returns a cell without creating it.
+func (c *coverage) peek(account, region string, h int64) hourCell {
+	day := h / 24
+	if h%24 < 0 {
+		day--
+	}
+	if d := c.days[cellDay{account, region, day}]; d != nil {
+		return d[h-day*24]
+	}
+	return hourCell{}
+}
+
+func (c *coverage) object(r *ingest.Result, _ *Verdict) {
+	loc := r.Location
+	switch loc.Kind {
+	case ingest.KindLog, ingest.KindDigest, ingest.KindInsight:
+	default:
+		return
+	}
+	if c.seen[loc.Account] == nil {
+		c.seen[loc.Account] = map[string]bool{}
+	}
+	c.seen[loc.Account][loc.Region] = true
+	switch loc.Kind {
+	case ingest.KindLog:
+		if c.cfg.Window.Contains(loc.Time) && (r.Err == nil || len(r.Records) > 0) {
+			c.cell(loc.Account, loc.Region, hourOf(loc.Time)).logFiles++
+		}
+	case ingest.KindDigest:
+		if r.Err == nil {
+			c.digest(r)
+		}
+	}
+}
+
+// digest counts a digest in the hours its window overlaps. A window
+// longer than an hour (a catch-up digest after delivery stopped) counts
+// only for the hour it ends in: CloudTrail delivered no digest for the
+// hours before, which is what delivery-gap reports.
+func (c *coverage) digest(r *ingest.Result) {
+	loc := r.Location
+	end, start := loc.Time, loc.Time.Add(-time.Hour)
+	if d := r.Digest; d != nil {
+		if t, err := time.Parse(time.RFC3339, d.DigestEndTime); err == nil {
+			end = t.UTC()
+		}
+		if t, err := time.Parse(time.RFC3339, d.DigestStartTime); err == nil && t.Before(end) {
+			start = t.UTC()
+		}
+	}
+	key := acctRegion{loc.Account, loc.Region}
+	if loc.HomeRegion != "" {
+		if c.homes[key] == nil {
+			c.homes[key] = map[string]bool{}
+		}
+		c.homes[key][loc.HomeRegion] = true
+	}
+	if end.Sub(start) > time.Hour+digestSlack && c.nLong < maxLongDigests {
+		c.long[key] = append(c.long[key], longDigest{key: r.Object.Key, start: start, end: end})
+		c.nLong++
+	}
+	from := start
+	if end.Sub(start) > time.Hour+digestSlack {
+		// A catch-up digest proves delivery at its end only.
+		from = end.Add(-time.Nanosecond).Truncate(time.Hour)
+	}
+	lo, hi := c.windowHours()
+	counted := false
+	for h := hourOf(from); h <= hourOf(end.Add(-time.Nanosecond)); h++ {
+		if h < lo || h >= hi {
+			continue
+		}
+		cell := c.cell(loc.Account, loc.Region, h)
+		cell.digests++
+		cell.minutes |= minuteMask(h, from, end)
+		counted = true
+	}
+	if counted {
+		c.digests[key] = true
+	}
+	if r.Digest == nil {
+		return
+	}
+	for _, f := range r.Digest.LogFiles {
+		fl := ingest.ParseKey(f.S3Object)
+		if fl.Kind != ingest.KindLog || !c.cfg.Window.Contains(fl.Time) {
+			continue
+		}
+		c.cell(fl.Account, fl.Region, hourOf(fl.Time)).listed++
+	}
+}
+
+// minuteMask returns the minutes of hour h that [from, to) covers, a
+// started minute counting whole.
+func minuteMask(h int64, from, to time.Time) uint64 {
+	base := hourTime(h)
+	a := max(from.Sub(base), 0)
+	b := min(to.Sub(base), time.Hour)
+	if b <= a {
+		return 0
+	}
+	first := int(a / time.Minute)
+	last := int((b + time.Minute - 1) / time.Minute) // exclusive
+	last = min(last, 60)
+	return (uint64(1)<<last - 1) &^ (uint64(1)<<first - 1)
+}
+
+// maxRecordLag bounds how far an event's time may lie from its log file's
+// delivery slot for coverage to count it. Late events arrive hours or
+// days after the fact; an eventTime years away is forged or broken, and
+// counting it would let one record create cells far from any delivery.
+const maxRecordLag = 7 * 24 * time.Hour
+
+func (c *coverage) event(rec *ingest.Record, r *ingest.Result) {
+	if r == nil || r.Location.Kind != ingest.KindLog || !isAPIRecord(rec, r) {
+		return
+	}
+	if lag := r.Location.Time.Sub(rec.Time); lag > maxRecordLag || lag < -maxRecordLag {
+		return
+	}
+	c.cell(r.Location.Account, r.Location.Region, hourOf(rec.Time)).records++
+}
+
+// span returns the hours the analysis covers: the window, narrowed to the
+// hours something was delivered in across the archive, so that a window
+// wider than the archive (or an archive copied before the window's end)
+// does not read as missing delivery. Every account shares it, so an
+// account that stopped delivering early shows the hours it lost.
+func (c *coverage) span() (lo, hi int64, ok bool) {
+	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	for k, d := range c.days {
+		for i := range d {
+			if d[i].logFiles > 0 || d[i].digests > 0 {
+				h := k.day*24 + int64(i)
+				first, last = min(first, h), max(last, h)
+			}
+		}
+	}
+	if first > last {
+		return 0, 0, false
+	}
+	wlo, whi := c.windowHours()
+	lo, hi = max(first, wlo), min(last+1, whi)
+	return lo, hi, lo < hi
+}
+
+// expected returns the regions account must log.
+// Region folders found by the scan count as in use even when they held
+// nothing in the window: an opt-in region the trail once delivered from
+// was enabled.
+func (c *coverage) expected(account string, delivering []string, scopes []ingest.Scope) []string {
+	if len(c.cfg.ExpectRegions) > 0 {
+		out := slices.Clone(c.cfg.ExpectRegions)
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	inUse := slices.Concat(delivering, sortedKeys(c.seen[account]))
+	for _, sc := range scopes {
+		if sc.Account == account && sc.Kind != ingest.KindInsight {
+			inUse = append(inUse, sc.Region)
+		}
+	}
+	partition := c.regions.PartitionOf(inUse)
+	out := c.regions.DefaultRegions(partition)
+	for _, r := range inUse {
+		if reg := c.regions.Region(r); reg.Partition == partition && reg.OptIn {
+			out = append(out, r)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (c *coverage) finish(res *Result) {
+	lo, hi, haveSpan := c.span()
+	for i := range res.Accounts {
+		a := &res.Accounts[i]
+		expected := c.expected(a.Account, a.RegionsDelivering, res.Scopes)
+		var missing []string
+		for _, r := range expected {
+			if !slices.Contains(a.RegionsDelivering, r) {
+				missing = append(missing, r)
+			}
+		}
+		a.RegionsExpected = nonNilStrings(expected)
+		a.RegionsMissing = nonNilStrings(missing)
+
+		if !haveSpan {
+			// Nothing delivered in the window, in any account.
+			res.Findings = append(res.Findings, c.notLogged(a, 0, time.Time{}, time.Time{})...)
+			continue
+		}
+		rows := c.rows(a, lo, hi)
+		percent := coveragePercent(rows)
+		res.Coverage = append(res.Coverage, rows...)
+		res.Findings = append(res.Findings, c.gaps(a, rows, lo, hi, percent)...)
+		res.Findings = append(res.Findings, c.notLogged(a, percent, hourTime(lo), hourTime(hi))...)
+	}
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// rows builds an account's coverage rows over [lo, hi) for every region it
+// delivers from or must log, sorted by region and hour.
+func (c *coverage) rows(a *Account, lo, hi int64) []CoverageHour {
+	regions := slices.Concat(a.RegionsDelivering, a.RegionsExpected)
+	slices.Sort(regions)
+	regions = slices.Compact(regions)
+	rows := make([]CoverageHour, 0, len(regions)*int(hi-lo))
+	for _, region := range regions {
+		expected := slices.Contains(a.RegionsExpected, region)
+		for h := lo; h < hi; h++ {
+			cell := c.peek(a.Account, region, h)
+			row := CoverageHour{
+				Account:        a.Account,
+				OrgID:          a.OrgID,
+				Region:         region,
+				Hour:           hourTime(h),
+				Expected:       expected,
+				LogFiles:       int(cell.logFiles),
+				Records:        int(cell.records),
+				Digests:        int(cell.digests),
+				ListedLogFiles: int(cell.listed),
+			}
+			row.DigestEmptyProof = cell.minutes == allMinutes && cell.listed == 0 && cell.logFiles == 0
+			switch {
+			case cell.logFiles > 0:
+				row.Status = CoverageDelivered
+			case cell.listed > 0:
+				row.Status = CoverageAbsent
+			case cell.digests > 0:
+				row.Status = CoverageQuiet
+			default:
+				row.Status = CoverageMissing
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}
+
+// covered reports whether a coverage row shows delivery: a log file, or a
+// digest.
+func covered(row *CoverageHour) bool { return row.Status != CoverageMissing }
+
+// coveragePercent is the share of an account's expected region-hours with
+// a log file or a digest, to one decimal.
+func coveragePercent(rows []CoverageHour) float64 {
+	total, ok := 0, 0
+	for i := range rows {
+		if !rows[i].Expected {
+			continue
+		}
+		total++
+		if covered(&rows[i]) {
+			ok++
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return math.Round(float64(ok)*1000/float64(total)) / 10
+}
+
+// CoveragePercent returns the share of an account's expected region-hours
+// that have a log file or a digest, and false when the account has no
+// coverage rows.
+func (r *Result) CoveragePercent(account string) (float64, bool) {
+	i, found := slices.BinarySearchFunc(r.Coverage, account, func(row CoverageHour, acct string) int {
+		return cmp.Compare(row.Account, acct)
+	})
+	if !found {
+		return 0, false
+	}
+	j := i
+	for j < len(r.Coverage) && r.Coverage[j].Account == account {
+		j++
+	}
+	return coveragePercent(r.Coverage[i:j]), true
+}
+
+// hourRun is a run of consecutive hours [start, end).
+type hourRun struct{ start, end int64 }
+
+func (r hourRun) hours() int64 { return r.end - r.start }
+
+// silentRuns returns the runs of hours in [lo, hi) for which silent is
+// true.
+func silentRuns(lo, hi int64, silent func(h int64) bool) []hourRun {
+	var runs []hourRun
+	for h := lo; h < hi; {
+		if !silent(h) {
+			h++
+			continue
+		}
+		s := h
+		for h < hi && silent(h) {
+			h++
+		}
+		runs = append(runs, hourRun{s, h})
+	}
+	return runs
+}
+
+// gapWorthReporting applies the thresholds: withDigests says whether
+// digests were delivered (so that every hour should have one); logShare
+// is the share of hours with log files, for regions without digests.
+func gapWorthReporting(run hourRun, lo, hi int64, withDigests bool, logShare float64) bool {
+	edge := run.start == lo || run.end == hi
+	if withDigests {
+		if edge {
+			return run.hours() >= gapMinHoursEdge
+		}
+		return run.hours() >= gapMinHoursDigest
+	}
+	if run.hours() < gapMinHoursNoDigest || logShare <= 0 {
+		return false
+	}
+	return math.Pow(1-logShare, float64(run.hours())) < gapChance
+}
+
+// regionRun is a silent run of one region.
+type regionRun struct {
+	region      string
+	run         hourRun
+	withDigests bool
+}
+
+// gapCluster is silent runs of one account's regions that overlap in
+// time: one cause (logging stopped, a trail deleted, a bucket policy
+// broken) seen in every region it touched. Runs need not line up to the
+// hour, since each region's final digest ends at its own minute.
+type gapCluster struct {
+	runs []regionRun
+	// span is the union of the runs' hours, core their intersection.
+	span, core  hourRun
+	withDigests bool
+}
+
+// gaps finds an account's delivery gaps: in each region that delivers, the
+// runs of hours with neither log file nor digest that pass the thresholds,
+// gathered into one finding per cluster of runs that overlap in time.
+func (c *coverage) gaps(a *Account, rows []CoverageHour, lo, hi int64, percent float64) []Finding {
+	byRegion := map[string][]CoverageHour{}
+	for _, row := range rows {
+		if slices.Contains(a.RegionsDelivering, row.Region) {
+			byRegion[row.Region] = append(byRegion[row.Region], row)
+		}
+	}
+	regions := sortedKeys(byRegion)
+	var runs []regionRun
+	for _, region := range regions {
+		hours := byRegion[region]
+		withDigests := c.digests[acctRegion{a.Account, region}]
+		share := logShareOf(lo, hi, func(h int64) bool { return hours[h-lo].LogFiles > 0 })
+		for _, run := range silentRuns(lo, hi, func(h int64) bool { return !covered(&hours[h-lo]) }) {
+			if gapWorthReporting(run, lo, hi, withDigests, share) {
+				runs = append(runs, regionRun{region, run, withDigests})
+			}
+		}
+	}
+	slices.SortStableFunc(runs, func(x, y regionRun) int {
+		return cmp.Or(cmp.Compare(x.run.start, y.run.start), cmp.Compare(x.region, y.region))
+	})
+	// A run joins the current cluster when it shares an hour with every
+	// run in it (runs are sorted by start, so with the intersection of
+	// their hours): overlaps do not chain unrelated gaps together.
+	var clusters []*gapCluster
+	for _, r := range runs {
+		if n := len(clusters); n > 0 && r.run.start < clusters[n-1].core.end {
+			cl := clusters[n-1]
+			cl.runs = append(cl.runs, r)
+			cl.span.end = max(cl.span.end, r.run.end)
+			cl.core = hourRun{r.run.start, min(cl.core.end, r.run.end)}
+			cl.withDigests = cl.withDigests || r.withDigests
+			continue
+		}
+		clusters = append(clusters, &gapCluster{runs: []regionRun{r}, span: r.run, core: r.run, withDigests: r.withDigests})
+	}
+	var out []Finding
+	for _, cl := range clusters {
+		out = append(out, c.gapFinding(a, cl, len(regions), lo, hi, percent))
+	}
+	return out
+}
+
+func logShareOf(lo, hi int64, delivered func(h int64) bool) float64 {
+	n := 0
+	for h := lo; h < hi; h++ {
+		if delivered(h) {
+			n++
+		}
+	}
+	return float64(n) / float64(hi-lo)
+}
+
+func (c *coverage) gapFinding(a *Account, cl *gapCluster, delivering int, lo, hi int64, percent float64) Finding {
+	run, withDigests := cl.span, cl.withDigests
+	start, end := hourTime(run.start), hourTime(run.end)
+	var regions []string
+	var runs []map[string]any
+	for _, r := range cl.runs {
+		regions = append(regions, r.region)
+		runs = append(runs, map[string]any{
+			"region": r.region, "start": formatEvidenceTime(hourTime(r.run.start)), "end": formatEvidenceTime(hourTime(r.run.end)),
+			"hours": r.run.hours(), "digests_expected": r.withDigests,
+		})
+	}
+	slices.Sort(regions)
+	regions = slices.Compact(regions)
+	region, where := "", ""
+	switch {
+	case len(regions) == 1:
+		region, where = regions[0], "region "+regions[0]
+	case len(regions) == delivering:
+		where = fmt.Sprintf("all %d regions that deliver", delivering)
+	default:
+		where = fmt.Sprintf("%d of the %d regions that deliver (%s)", len(regions), delivering, strings.Join(regions, ", "))
+	}
+	ev := map[string]any{
+		"hours":            run.hours(),
+		"regions":          regions,
+		"region_runs":      runs,
+		"digests_expected": withDigests,
+		"coverage_percent": percent,
+	}
+	sev := Medium
+	var detail strings.Builder
+	if withDigests {
+		sev = High
+		fmt.Fprintf(&detail, "Nothing at all was delivered for account %s in %s from %s to %s (%d h): no log file and no digest, although digests arrive every hour even when nothing happens. ",
+			a.Account, where, formatEvidenceTime(start), formatEvidenceTime(end), run.hours())
+	} else {
+		fmt.Fprintf(&detail, "No log file was delivered for account %s in %s from %s to %s (%d h), unusually long for how often it delivers; without digests (log file validation off) a quiet spell cannot be ruled out. ",
+			a.Account, where, formatEvidenceTime(start), formatEvidenceTime(end), run.hours())
+	}
+	switch {
+	case run.start == lo && run.end == hi:
+	case run.start == lo:
+		sev = min(sev, Medium)
+		ev["position"] = "start"
+		detail.WriteString("Delivery begins only at the gap's end: the trail may have been created, or the account added, during the window. ")
+	case run.end == hi:
+		ev["position"] = "end"
+		detail.WriteString("Delivery did not resume before the end of the archive. ")
+	default:
+		ev["position"] = "inside"
+	}
+	for _, r := range regions {
+		for _, ld := range c.long[acctRegion{a.Account, r}] {
+			if !ld.start.After(start) && !ld.end.Before(end) {
+				ev["catch_up_digest"] = map[string]any{"object_key": ld.key, "window_start": formatEvidenceTime(ld.start), "window_end": formatEvidenceTime(ld.end)}
+				fmt.Fprintf(&detail, "One digest (%s) spans the gap: CloudTrail delivered no hourly digest for these hours. ", ld.key)
+				break
+			}
+		}
+		if _, ok := ev["catch_up_digest"]; ok {
+			break
+		}
+	}
+	if c.logging != nil {
+		stop, resume := c.logging.explainGap(a.Account, a.Trails, start, end)
+		if stop != nil {
+			ev["explained_by"] = changeRef(stop)
+			fmt.Fprintf(&detail, "It follows %s by %s at %s (event %s). ", stop.name, stop.principal, formatEvidenceTime(stop.time), stop.eventID)
+			linkGap(stop, a.Account, region, start, end)
+		}
+		if resume != nil {
+			ev["resumed_by"] = changeRef(resume)
+			fmt.Fprintf(&detail, "Delivery resumed after %s by %s at %s. ", resume.name, resume.principal, formatEvidenceTime(resume.time))
+		}
+	}
+	title := fmt.Sprintf("Delivery gap of %d h in %s for account %s", run.hours(), cmp.Or(region, fmt.Sprintf("%d regions", len(regions))), a.Account)
+	return Finding{
+		Kind:     KindDeliveryGap,
+		Severity: sev,
+		Account:  a.Account,
+		Region:   region,
+		Start:    start,
+		End:      end,
+		Title:    title,
+		Detail:   strings.TrimSpace(detail.String()),
+		Evidence: ev,
+	}
+}
+
+func changeRef(c *loggingChange) map[string]any {
+	return map[string]any{
+		"event_id":   c.eventID,
+		"event_name": c.name,
+		"event_time": formatEvidenceTime(c.time),
+		"principal":  c.principal,
+		"source_ip":  c.sourceIP,
+	}
+}
+
+// linkGap records on a logging change's finding the gap it explains.
+func linkGap(c *loggingChange, account, region string, start, end time.Time) {
+	gaps, _ := c.evidence["delivery_gaps"].([]map[string]any)
+	c.evidence["delivery_gaps"] = append(gaps, map[string]any{
+		"account": account, "region": region,
+		"start": formatEvidenceTime(start), "end": formatEvidenceTime(end),
+	})
+}
+
+// notLogged reports an account's expected regions that delivered nothing
+// in the window, with the likely cause; from and to bound the hours
+// analysed.
+func (c *coverage) notLogged(a *Account, percent float64, from, to time.Time) []Finding {
+	if len(a.RegionsMissing) == 0 {
+		return nil
+	}
+	partition := c.regions.PartitionOf(slices.Concat(a.RegionsDelivering, a.RegionsExpected))
+	global := c.regions.GlobalRegion(partition)
+	var homes []string
+	sources := 0
+	homeOnly := true
+	for _, r := range a.RegionsDelivering {
+		hs := c.homes[acctRegion{a.Account, r}]
+		if len(hs) > 0 {
+			sources++
+			if !hs[r] {
+				homeOnly = false
+			}
+		}
+		homes = append(homes, sortedKeys(hs)...)
+	}
+	slices.Sort(homes)
+	homes = slices.Compact(homes)
+	anyDigests := sources > 0
+	singleRegion := len(a.RegionsDelivering) == 1 || (anyDigests && homeOnly)
+
+	if len(a.RegionsDelivering) == 0 {
+		return []Finding{{
+			Kind:     KindRegionNotLogged,
+			Severity: High,
+			Account:  a.Account,
+			Start:    from,
+			End:      to,
+			Title:    "No region of account " + a.Account + " delivered in the window",
+			Detail: fmt.Sprintf("Account %s has CloudTrail objects in the archive, but none in the window: none of its %d expected regions has a log file or a digest.",
+				a.Account, len(a.RegionsMissing)),
+			Evidence: map[string]any{
+				"regions_missing": a.RegionsMissing,
+				"regions_seen":    nonNilStrings(sortedKeys(c.seen[a.Account])),
+				"trails":          nonNilStrings(a.Trails),
+			},
+		}}
+	}
+
+	var out []Finding
+	for _, region := range a.RegionsMissing {
+		reg := c.regions.Region(region)
+		sev := High
+		var cause, detail string
+		switch {
+		case c.seen[a.Account][region]:
+			cause = "delivered outside the window only"
+			detail = "The region has CloudTrail objects in the archive, but none in the window: delivery stopped before it or started after it."
+			if reg.OptIn {
+				sev = Medium
+			}
+		case reg.OptIn:
+			sev = Medium
+			cause = "region not enabled (opt-in)"
+			detail = "It is an opt-in region: a multi-region trail logs it only once the account enables it."
+		case singleRegion:
+			cause = "single-region trail"
+			detail = fmt.Sprintf("The account delivers only from %s (trail home regions: %s): its trail is probably single-region, and it records nothing done in %s.",
+				strings.Join(a.RegionsDelivering, ", "), cmp.Or(strings.Join(homes, ", "), "unknown"), region)
+		case !anyDigests:
+			sev = Medium
+			cause = "not logged, or quiet with log file validation off"
+			detail = "The account has no digests, so a region where nothing happened cannot be told from one no trail covers."
+		default:
+			cause = "region left out of the account's trails"
+			detail = "Other regions deliver digests every hour, so a trail covering this region would too: no trail covers it."
+		}
+		if region == global {
+			detail += fmt.Sprintf(" Global-service events (IAM, STS, sign-in, CloudFront) are logged in %s, so they go unlogged too.", global)
+		}
+		ev := map[string]any{
+			"likely_cause":       cause,
+			"opt_in":             reg.OptIn,
+			"regions_delivering": a.RegionsDelivering,
+			"trails":             nonNilStrings(a.Trails),
+			"home_regions":       nonNilStrings(homes),
+			"coverage_percent":   percent,
+		}
+		if reg.Name != "" {
+			ev["region_name"] = reg.Name
+		}
+		if region == global {
+			ev["global_events_unlogged"] = true
+		}
+		out = append(out, Finding{
+			Kind:     KindRegionNotLogged,
+			Severity: sev,
+			Account:  a.Account,
+			Region:   region,
+			Start:    from,
+			End:      to,
+			Title:    fmt.Sprintf("%s is not logged for account %s (%s)", region, a.Account, cause),
+			Detail:   fmt.Sprintf("No log file and no digest from %s for account %s in the window. %s", region, a.Account, detail),
+			Evidence: ev,
+		})
+	}
+	return out
+}
