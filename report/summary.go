@@ -9,24 +9,96 @@ import (
 )
 
 // Run is what report needs to know about the run that made an analysis:
-// facts, not flags.
+// facts, not flags. Nothing here is read from the clock or the
+// environment by report: equal Runs and Results give equal bytes.
 type Run struct {
 	ToolName    string
 	ToolVersion string
 	Source      string
 	// Start and End are the window asked for; zero means open.
 	Start, End time.Time
+	// GeneratedAt is when the run finished.
+	GeneratedAt time.Time
+	// CommandLine is the command as run, program name first.
+	CommandLine []string
+	// InputsHash is the hex SHA-256 of the run's input manifest.
+	InputsHash string
+	// PublicKeyFingerprints are the CloudTrail public keys digests were
+	// verified with.
+	PublicKeyFingerprints []string
+	// Accounts, AllowRegions and ExpectRegions are the run's account
+	// filter, region allowlist and expected regions (empty: none given).
+	Accounts      []string
+	AllowRegions  []string
+	ExpectRegions []string
+	// FailOn is the severity at or above which the run fails.
+	FailOn string
 }
 
 // Summary is summary.json, as trailcover's contract fixes it.
+// Fields beyond the contract's come after the contract's.
 type Summary struct {
-	Tool     Tool             `json:"tool"`
-	Source   string           `json:"source"`
-	Window   Window           `json:"window"`
-	Objects  Objects          `json:"objects"`
-	Records  Records          `json:"records"`
-	Accounts []Account        `json:"accounts"`
-	Findings []SummaryFinding `json:"findings"`
+	Tool      Tool             `json:"tool"`
+	Source    string           `json:"source"`
+	Window    Window           `json:"window"`
+	Objects   Objects          `json:"objects"`
+	Records   Records          `json:"records"`
+	Accounts  []Account        `json:"accounts"`
+	Integrity Integrity        `json:"integrity"`
+	Findings  []SummaryFinding `json:"findings"`
+
+	Controls   []SummaryControl `json:"controls"`
+	Exemptions []string         `json:"exemptions"`
+	Run        SummaryRun       `json:"run"`
+}
+
+// Integrity is the verification of each digest chain.
+type Integrity struct {
+	Chains []SummaryChain `json:"chains"`
+}
+
+// SummaryChain is one digest chain: account × source region × trail,
+// standard or backfill.
+type SummaryChain struct {
+	Account             string `json:"account"`
+	Region              string `json:"region"`
+	Trail               string `json:"trail"`
+	DigestsValid        int    `json:"digests_valid"`
+	DigestsInvalid      int    `json:"digests_invalid"`
+	DigestsMissing      int    `json:"digests_missing"`
+	DigestsUnverifiable int    `json:"digests_unverifiable"`
+	LogsValid           int    `json:"logs_valid"`
+	LogsInvalid         int    `json:"logs_invalid"`
+	LogsMissing         int    `json:"logs_missing"`
+	LogsUnlisted        int    `json:"logs_unlisted"`
+	OrgID               string `json:"org_id"`
+	Prefix              string `json:"prefix"`
+	HomeRegion          string `json:"home_region"`
+	Backfill            bool   `json:"backfill"`
+	// First and Last bound the digest windows seen.
+	First string `json:"first"`
+	Last  string `json:"last"`
+}
+
+// SummaryControl is the verdict on one control, as report.html shows it.
+type SummaryControl struct {
+	Control  string `json:"control"`
+	Name     string `json:"name"`
+	Status   Status `json:"status"`
+	Findings int    `json:"findings"`
+	Note     string `json:"note"`
+}
+
+// SummaryRun is how the run was made.
+type SummaryRun struct {
+	GeneratedAt           string   `json:"generated_at"`
+	CommandLine           []string `json:"command_line"`
+	InputsHash            string   `json:"inputs_hash"`
+	PublicKeyFingerprints []string `json:"public_key_fingerprints"`
+	Accounts              []string `json:"accounts"`
+	AllowRegions          []string `json:"allow_regions"`
+	ExpectRegions         []string `json:"expect_regions"`
+	FailOn                string   `json:"fail_on"`
 }
 
 // Tool names the program that wrote the summary.
@@ -51,10 +123,12 @@ type Objects struct {
 	Unreadable   int `json:"unreadable"`
 }
 
-// Records counts records read.
+// Records counts records read. InWindow counts those analysed: first of
+// their eventID, inside the window.
 type Records struct {
 	Total      int `json:"total"`
 	Duplicates int `json:"duplicates"`
+	InWindow   int `json:"in_window"`
 }
 
 // Account is one account's coverage.
@@ -102,9 +176,56 @@ func NewSummary(run Run, res *analyzer.Result) Summary {
 			Other:        res.Objects.Other,
 			Unreadable:   res.Objects.Unreadable,
 		},
-		Records:  Records{Total: res.Records.Total, Duplicates: res.Records.Duplicates},
-		Accounts: []Account{},
-		Findings: []SummaryFinding{},
+		Records: Records{
+			Total:      res.Records.Total,
+			Duplicates: res.Records.Duplicates,
+			InWindow:   res.Records.InWindow,
+		},
+		Accounts:   []Account{},
+		Integrity:  Integrity{Chains: []SummaryChain{}},
+		Findings:   []SummaryFinding{},
+		Controls:   []SummaryControl{},
+		Exemptions: nonNil(res.Exemptions),
+		Run: SummaryRun{
+			GeneratedAt:           formatTime(run.GeneratedAt),
+			CommandLine:           nonNil(run.CommandLine),
+			InputsHash:            run.InputsHash,
+			PublicKeyFingerprints: nonNil(run.PublicKeyFingerprints),
+			Accounts:              nonNil(run.Accounts),
+			AllowRegions:          nonNil(run.AllowRegions),
+			ExpectRegions:         nonNil(run.ExpectRegions),
+			FailOn:                run.FailOn,
+		},
+	}
+	for _, c := range res.Chains {
+		s.Integrity.Chains = append(s.Integrity.Chains, SummaryChain{
+			Account:             c.Account,
+			Region:              c.Region,
+			Trail:               c.Trail,
+			DigestsValid:        c.DigestsValid,
+			DigestsInvalid:      c.DigestsInvalid,
+			DigestsMissing:      c.DigestsMissing,
+			DigestsUnverifiable: c.DigestsUnverifiable,
+			LogsValid:           c.LogsValid,
+			LogsInvalid:         c.LogsInvalid,
+			LogsMissing:         c.LogsMissing,
+			LogsUnlisted:        c.LogsUnlisted,
+			OrgID:               c.OrgID,
+			Prefix:              c.Prefix,
+			HomeRegion:          c.HomeRegion,
+			Backfill:            c.Backfill,
+			First:               formatTime(c.First),
+			Last:                formatTime(c.Last),
+		})
+	}
+	for _, c := range Controls(run, res) {
+		s.Controls = append(s.Controls, SummaryControl{
+			Control:  c.ID,
+			Name:     c.Name,
+			Status:   c.Status,
+			Findings: c.Findings,
+			Note:     c.Note,
+		})
 	}
 	for _, a := range res.Accounts {
 		s.Accounts = append(s.Accounts, Account{

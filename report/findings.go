@@ -1,0 +1,101 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/trailcover/trailcover/analyzer"
+)
+
+// FindingRow is one row of findings.parquet.
+type FindingRow struct {
+	Kind     string `parquet:"kind,dict"`
+	Severity string `parquet:"severity,dict"`
+	// SeverityRank orders severities: 0 info … 4 critical.
+	SeverityRank int32      `parquet:"severity_rank"`
+	AccountID    *string    `parquet:"account_id,optional,dict"`
+	Region       *string    `parquet:"region,optional,dict"`
+	StartTime    *time.Time `parquet:"start_time,optional,timestamp(microsecond)"`
+	EndTime      *time.Time `parquet:"end_time,optional,timestamp(microsecond)"`
+	Title        string     `parquet:"title"`
+	Detail       *string    `parquet:"detail,optional"`
+	// Evidence is the finding's evidence as a JSON object, keys sorted.
+	Evidence string `parquet:"evidence"`
+}
+
+// tableRowsPerRowGroup bounds the row groups of findings.parquet and
+// coverage.parquet; both hold values the analysis already keeps in
+// memory, so the bound matters for readers more than for the writer.
+const tableRowsPerRowGroup = 65536
+
+// WriteFindings writes findings.parquet, one row per finding in the order
+// given (the analysis sorts them).
+func WriteFindings(w io.Writer, findings []analyzer.Finding) error {
+	pw := parquet.NewGenericWriter[FindingRow](w,
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.MaxRowsPerRowGroup(tableRowsPerRowGroup),
+		parquet.KeyValueMetadata("trailcover.table", "findings"),
+	)
+	rows := make([]FindingRow, 0, min(len(findings), 1024))
+	for _, f := range findings {
+		ev, err := evidenceJSON(f.Evidence)
+		if err != nil {
+			return fmt.Errorf("finding %s: %w", f.Kind, err)
+		}
+		rows = append(rows, FindingRow{
+			Kind:         f.Kind,
+			Severity:     f.Severity.String(),
+			SeverityRank: int32(f.Severity),
+			AccountID:    optString(validUTF8(f.Account)),
+			Region:       optString(validUTF8(f.Region)),
+			StartTime:    optTime(f.Start),
+			EndTime:      optTime(f.End),
+			Title:        validUTF8(f.Title),
+			Detail:       optString(validUTF8(f.Detail)),
+			Evidence:     ev,
+		})
+		if len(rows) == cap(rows) {
+			if _, err := pw.Write(rows); err != nil {
+				return fmt.Errorf("write findings: %w", err)
+			}
+			rows = rows[:0]
+		}
+	}
+	if _, err := pw.Write(rows); err != nil {
+		return fmt.Errorf("write findings: %w", err)
+	}
+	if err := pw.Close(); err != nil {
+		return fmt.Errorf("write findings: %w", err)
+	}
+	return nil
+}
+
+// evidenceJSON is evidence as compact JSON with sorted keys, "{}" for none.
+// HTML characters stay as they are: this is data for queries, not a page.
+func evidenceJSON(ev map[string]any) (string, error) {
+	if len(ev) == 0 {
+		return "{}", nil
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ev); err != nil {
+		return "", fmt.Errorf("evidence: %w", err)
+	}
+	return validUTF8(string(bytes.TrimSuffix(b.Bytes(), []byte("\n")))), nil
+}
+
+// optTime is nil for the zero time and the time in UTC otherwise.
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
