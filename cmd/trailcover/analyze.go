@@ -1,0 +1,426 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trailcover/trailcover/analyzer"
+	"github.com/trailcover/trailcover/ingest"
+	"github.com/trailcover/trailcover/report"
+)
+
+// analyzeConfig is everything `trailcover analyze` was told.
+type analyzeConfig struct {
+	scanConfig
+	source         string
+	out            string
+	allowRegions   []string
+	expectRegions  []string
+	publicKeys     []string
+	failOn         analyzer.Severity
+	hivePartitions bool
+}
+
+// listFlag collects comma-separated values, repeatable.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+func parseAnalyzeFlags(args []string, stderr io.Writer, now time.Time) (*analyzeConfig, error) {
+	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: trailcover analyze [flags] SOURCE\n\nSOURCE is s3://BUCKET[/PREFIX] or a directory holding a copy of the bucket.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	cfg := &analyzeConfig{}
+	var failOn string
+	var allow, expect, keys listFlag
+	fs.StringVar(&cfg.out, "out", "trailcover-report", "`DIR` where outputs go")
+	sf := addScanFlags(fs)
+	fs.BoolVar(&cfg.hivePartitions, "hive-partitions", false, "write events/ as Hive partitions account_id=/region=/date= (Athena, Trino, Spark)")
+	fs.Var(&allow, "allow-regions", "the region allowlist (comma-separated); without it, no allowlist findings")
+	fs.Var(&expect, "expect-regions", "regions every account must log (default: the partition's regions that need no opt-in, plus opt-in regions in use)")
+	fs.Var(&keys, "public-keys", "`FILE` with the output of aws cloudtrail list-public-keys (repeatable)")
+	fs.StringVar(&failOn, "fail-on", "high", "exit 3 if any finding is at or above this `SEVERITY` (info, low, medium, high, critical)")
+	positional, err := withConfig(fs, args, "source")
+	if err != nil {
+		return nil, err
+	}
+	if len(positional) != 1 {
+		fs.Usage()
+		return nil, fmt.Errorf("%w: analyze takes one SOURCE, got %d arguments", errUsage, len(positional))
+	}
+	cfg.source = positional[0]
+	cfg.allowRegions, cfg.expectRegions, cfg.publicKeys = allow, expect, keys
+	if cfg.scanConfig, err = sf.parse(now); err != nil {
+		return nil, err
+	}
+	for _, r := range append(append([]string{}, allow...), expect...) {
+		if !ingest.IsRegion(r) {
+			return nil, fmt.Errorf("%w: %q is not a region name", errUsage, r)
+		}
+	}
+	if cfg.failOn, err = analyzer.ParseSeverity(failOn); err != nil {
+		return nil, fmt.Errorf("%w: --fail-on: %v", errUsage, err)
+	}
+	return cfg, nil
+}
+
+// scanConfig is what analyze and acquire share: which objects, from where,
+// how fast, and how to log.
+type scanConfig struct {
+	window      ingest.Window
+	accounts    []string
+	endpointURL string
+	workers     int
+	logFormat   string
+}
+
+type scanFlags struct {
+	start, end, last string
+	accounts         listFlag
+	cfg              scanConfig
+}
+
+func addScanFlags(fs *flag.FlagSet) *scanFlags {
+	sf := &scanFlags{}
+	fs.StringVar(&sf.start, "start", "", "window start, RFC 3339 or YYYY-MM-DD (default: the whole archive)")
+	fs.StringVar(&sf.end, "end", "", "window end, RFC 3339 or YYYY-MM-DD, exclusive")
+	fs.StringVar(&sf.last, "last", "", "window of this `DURATION` ending now: 7d, 24h, 2w")
+	fs.Var(&sf.accounts, "accounts", "only these account IDs (comma-separated, repeatable)")
+	fs.StringVar(&sf.cfg.endpointURL, "endpoint-url", "", "an S3-compatible endpoint `URL` (path-style)")
+	fs.IntVar(&sf.cfg.workers, "workers", 4*runtime.GOMAXPROCS(0), "objects fetched at once")
+	fs.StringVar(&sf.cfg.logFormat, "log-format", "text", "log format on stderr: text or json")
+	return sf
+}
+
+func (sf *scanFlags) parse(now time.Time) (scanConfig, error) {
+	cfg := sf.cfg
+	cfg.accounts = sf.accounts
+	for _, a := range cfg.accounts {
+		if !ingest.IsAccountID(a) {
+			return cfg, fmt.Errorf("%w: --accounts: %q is not a 12-digit account ID", errUsage, a)
+		}
+	}
+	if cfg.workers < 1 {
+		return cfg, fmt.Errorf("%w: --workers must be at least 1", errUsage)
+	}
+	if cfg.logFormat != "text" && cfg.logFormat != "json" {
+		return cfg, fmt.Errorf("%w: --log-format must be text or json", errUsage)
+	}
+	var err error
+	if cfg.window, err = parseWindow(sf.start, sf.end, sf.last, now); err != nil {
+		return cfg, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return cfg, nil
+}
+
+// parseWindow reads --start, --end and --last.
+func parseWindow(start, end, last string, now time.Time) (ingest.Window, error) {
+	var w ingest.Window
+	if last != "" {
+		if start != "" || end != "" {
+			return w, errors.New("--last cannot be combined with --start or --end")
+		}
+		d, err := parseDuration(last)
+		if err != nil {
+			return w, fmt.Errorf("--last: %w", err)
+		}
+		return ingest.Window{Start: now.Add(-d).UTC(), End: now.UTC()}, nil
+	}
+	var err error
+	if start != "" {
+		if w.Start, err = parseTime(start); err != nil {
+			return w, fmt.Errorf("--start: %w", err)
+		}
+	}
+	if end != "" {
+		if w.End, err = parseTime(end); err != nil {
+			return w, fmt.Errorf("--end: %w", err)
+		}
+	}
+	if !w.Start.IsZero() && !w.End.IsZero() && !w.Start.Before(w.End) {
+		return w, errors.New("--start must be before --end")
+	}
+	return w, nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor YYYY-MM-DD", s)
+}
+
+// parseDuration accepts Go durations plus days and weeks: 7d, 2w, 36h.
+func parseDuration(s string) (time.Duration, error) {
+	unit := time.Duration(0)
+	switch {
+	case strings.HasSuffix(s, "d"):
+		unit = 24 * time.Hour
+	case strings.HasSuffix(s, "w"):
+		unit = 7 * 24 * time.Hour
+	}
+	if unit != 0 {
+		n, err := strconv.Atoi(s[:len(s)-1])
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%q is not a positive number of days or weeks", s)
+		}
+		return time.Duration(n) * unit, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration (7d, 2w, 36h)", s)
+	}
+	return d, nil
+}
+
+// runAnalyze implements `trailcover analyze`.
+func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, now func() time.Time) error {
+	cfg, err := parseAnalyzeFlags(args, stderr, now())
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.logFormat)
+
+	src, prefix, err := openSource(ctx, cfg.source, cfg.endpointURL)
+	if err != nil {
+		return err
+	}
+	if c, ok := src.(io.Closer); ok {
+		defer c.Close()
+	}
+	log.Info("analyze", "source", src.String(), "start", cfg.window.Start, "end", cfg.window.End, "workers", cfg.workers)
+
+	acfg := analyzer.Config{
+		Window:        cfg.window,
+		AllowRegions:  cfg.allowRegions,
+		ExpectRegions: cfg.expectRegions,
+	}
+	if b, ok := src.(ingest.Bucketed); ok {
+		acfg.Bucket = b.Bucket()
+	}
+	if acfg.PublicKeys, err = loadPublicKeys(cfg.publicKeys); err != nil {
+		return err
+	}
+	a := analyzer.New(acfg)
+	out, err := newOutputs(cfg.out, cfg.hivePartitions, cfg.window)
+	if err != nil {
+		return err
+	}
+	done := false
+	defer func() {
+		if !done {
+			out.abort()
+		}
+	}()
+	began := now()
+	var inputs inputsHash
+	// Two phases: every digest is known before any log file is judged
+	// against the digests that list it.
+	inv := &ingest.Inventory{}
+	progress := new(ingest.Progress)
+	display := startProgress(progress, stderr, log, now)
+	defer display.Stop()
+	for _, kinds := range [][]ingest.Kind{
+		{ingest.KindDigest},
+		{ingest.KindLog, ingest.KindInsight, ingest.KindOther},
+	} {
+		part, err := ingest.Scan(ctx, src, ingest.ScanOptions{
+			Prefix:   prefix,
+			Window:   cfg.window,
+			Accounts: cfg.accounts,
+			Workers:  cfg.workers,
+			Kinds:    kinds,
+			Progress: progress,
+		}, func(r *ingest.Result) error {
+			if r.Err != nil {
+				log.Warn("unreadable object", "key", r.Object.Key, "error", r.Err)
+			}
+			inputs.add(r)
+			v := a.Observe(r)
+			return out.events.Write(r, v)
+		})
+		if err != nil {
+			return fmt.Errorf("scan %s: %w", src, err)
+		}
+		inv.Scopes = append(inv.Scopes, part.Scopes...)
+	}
+	display.Stop()
+	if len(inv.Scopes) == 0 {
+		log.Warn("no CloudTrail folders found: nothing below the source looks like <prefix>/AWSLogs/[<org>/]<account>/CloudTrail/<region>/", "source", src.String())
+	}
+	res := a.Finish(inv)
+	run := report.Run{
+		ToolName:      "trailcover",
+		ToolVersion:   version(),
+		Source:        src.String(),
+		Start:         cfg.window.Start,
+		End:           cfg.window.End,
+		GeneratedAt:   now().UTC(),
+		CommandLine:   append([]string{"trailcover", "analyze"}, args...),
+		InputsHash:    inputs.String(),
+		Accounts:      cfg.accounts,
+		AllowRegions:  cfg.allowRegions,
+		ExpectRegions: cfg.expectRegions,
+		FailOn:        cfg.failOn.String(),
+	}
+	if acfg.PublicKeys != nil {
+		run.PublicKeyFingerprints = acfg.PublicKeys.Fingerprints()
+	}
+	done = true
+	if err := out.finish(run, res); err != nil {
+		return err
+	}
+	log.Info("done", "objects", res.Objects.Listed, "records", res.Records.Total, "events", out.events.Rows(),
+		"unreadable", res.Objects.Unreadable, "findings", len(res.Findings), "inputs_hash", run.InputsHash,
+		"elapsed", now().Sub(began).Round(time.Millisecond), "out", cfg.out)
+
+	n := 0
+	for _, f := range res.Findings {
+		if f.Severity >= cfg.failOn {
+			n++
+		}
+	}
+	if n > 0 {
+		return &findingsError{count: n, threshold: cfg.failOn.String()}
+	}
+	return nil
+}
+
+// openSource picks the Source for the SOURCE argument and the key prefix
+// where the search for AWSLogs/ starts.
+func openSource(ctx context.Context, source, endpointURL string) (ingest.Source, string, error) {
+	if strings.HasPrefix(source, "s3://") {
+		src, err := ingest.NewS3Source(ctx, source, ingest.S3Options{EndpointURL: endpointURL})
+		if err != nil {
+			return nil, "", err
+		}
+		return src, src.Prefix(), nil
+	}
+	if strings.Contains(source, "://") {
+		return nil, "", fmt.Errorf("%w: SOURCE %q: only s3:// URLs and directories are supported", errUsage, source)
+	}
+	if endpointURL != "" {
+		return nil, "", fmt.Errorf("%w: --endpoint-url applies to s3:// sources only", errUsage)
+	}
+	info, err := os.Stat(source)
+	if err != nil {
+		return nil, "", fmt.Errorf("source: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, "", fmt.Errorf("%w: SOURCE %s is not a directory", errUsage, source)
+	}
+	src, err := ingest.OpenDir(source)
+	if err != nil {
+		return nil, "", err
+	}
+	return src, "", nil
+}
+
+// loadPublicKeys reads every --public-keys file into one key set; nil
+// when none was given (signatures are then unverifiable).
+func loadPublicKeys(files []string) (*analyzer.KeySet, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	var keys *analyzer.KeySet
+	for _, name := range files {
+		data, err := readSmallFile(name, 16<<20)
+		if err != nil {
+			return nil, fmt.Errorf("--public-keys: %w", err)
+		}
+		set, err := analyzer.ParsePublicKeys(data)
+		if err != nil {
+			return nil, fmt.Errorf("--public-keys %s: %w", name, err)
+		}
+		if keys == nil {
+			keys = set
+		} else {
+			keys.Merge(set)
+		}
+	}
+	return keys, nil
+}
+
+// readSmallFile reads a file that must not be larger than limit.
+func readSmallFile(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
+	}
+	return data, nil
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// writeFileAtomic writes a file under a temporary name in the same
+// directory and renames it into place, so that a failed or interrupted run
+// never leaves a half-written file under the final name.
+func writeFileAtomic(name string, write func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}

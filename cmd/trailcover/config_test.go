@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailcover/trailcover/analyzer"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "trailcover.toml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestConfigFile(t *testing.T) {
+	p := writeConfig(t, `
+source = "s3://bucket/prefix"
+out = "/tmp/report"
+last = "7d"
+allow-regions = ["us-east-1", "eu-west-1"]
+accounts = ["111111111111"]
+fail-on = "critical"
+workers = 3
+log-format = "json"
+`)
+	cfg, err := parseAnalyzeFlags([]string{"--config", p, "--fail-on", "medium"}, io.Discard, fixedNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.source != "s3://bucket/prefix" || cfg.out != "/tmp/report" || cfg.workers != 3 || cfg.logFormat != "json" {
+		t.Errorf("cfg = %+v", cfg)
+	}
+	if !slices.Equal(cfg.allowRegions, []string{"us-east-1", "eu-west-1"}) || !slices.Equal(cfg.accounts, []string{"111111111111"}) {
+		t.Errorf("lists = %v, %v", cfg.allowRegions, cfg.accounts)
+	}
+	// The command line wins over the file.
+	if cfg.failOn != analyzer.Medium {
+		t.Errorf("failOn = %v, want medium from the command line", cfg.failOn)
+	}
+	if want := fixedNow.Add(-7 * 24 * time.Hour); !cfg.window.Start.Equal(want) {
+		t.Errorf("window start = %v, want %v", cfg.window.Start, want)
+	}
+	// A SOURCE on the command line wins over the file's.
+	cfg, err = parseAnalyzeFlags([]string{"--config", p, "other-dir"}, io.Discard, fixedNow)
+	if err != nil || cfg.source != "other-dir" {
+		t.Errorf("source = %q, %v; want other-dir", cfg.source, err)
+	}
+}
+
+func TestConfigFileErrors(t *testing.T) {
+	for _, tt := range []struct{ name, body, want string }{
+		{"unknown setting", `sourse = "x"`, "unknown setting"},
+		{"table", "[analyze]\nout = \"x\"", "tables are not supported"},
+		{"list for a single flag", `out = ["a", "b"]`, "takes one value"},
+		{"bad value", `fail-on = "severe"`, "severe"},
+		{"not toml", `out = `, "config"},
+		{"recursive", `config = "x"`, "unknown setting"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseAnalyzeFlags([]string{"--config", writeConfig(t, tt.body), "dir"}, io.Discard, fixedNow)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	_, err := parseAnalyzeFlags([]string{"--config", filepath.Join(t.TempDir(), "missing.toml"), "dir"}, io.Discard, fixedNow)
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing config: err = %v", err)
+	}
+}

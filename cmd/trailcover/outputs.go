@@ -1,0 +1,150 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/trailcover/trailcover/analyzer"
+	"github.com/trailcover/trailcover/ingest"
+	"github.com/trailcover/trailcover/report"
+)
+
+// The files analyze writes in --out.
+const (
+	summaryFile  = "summary.json"
+	htmlFile     = "report.html"
+	findingsFile = "findings.parquet"
+	coverageFile = "coverage.parquet"
+	eventsDir    = "events"
+	// eventsTmpPrefix names the folder events are written to before it
+	// replaces eventsDir.
+	eventsTmpPrefix = ".events.tmp-"
+)
+
+// outputs writes a run's results into --out so that a failed or
+// interrupted run leaves no half-written output: every file is written
+// under a temporary name and renamed, and the events folder is built
+// beside the old one and swapped in at the end.
+type outputs struct {
+	dir    string
+	tmp    string // the events folder being written, relative to dir
+	root   *os.Root
+	events *report.EventsWriter
+}
+
+func newOutputs(dir string, partitioned bool, window ingest.Window) (*outputs, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create output directory: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open output directory: %w", err)
+	}
+	// Folders of earlier runs that were killed are removed.
+	if entries, err := os.ReadDir(dir); err == nil {
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), eventsTmpPrefix) {
+				root.RemoveAll(e.Name())
+			}
+		}
+	}
+	o := &outputs{dir: dir, root: root, tmp: eventsTmpPrefix + strings.ToLower(rand.Text()[:10])}
+	if err := root.Mkdir(o.tmp, 0o755); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("create events folder: %w", err)
+	}
+	o.events = report.NewEventsWriter(o.openEvents, report.EventsOptions{Partitioned: partitioned, Window: window})
+	return o, nil
+}
+
+// openEvents creates one Parquet file of the events table. Paths come from
+// report.Partition.Path, which sanitizes values taken from the archive;
+// os.Root keeps them inside --out whatever they hold.
+func (o *outputs) openEvents(p report.Partition) (io.WriteCloser, error) {
+	name := path.Join(o.tmp, p.Path())
+	if err := o.root.MkdirAll(path.Dir(name), 0o755); err != nil {
+		return nil, err
+	}
+	return o.root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+}
+
+// abort removes what the run wrote; the previous outputs stay as they were.
+func (o *outputs) abort() {
+	o.events.Close()
+	o.root.RemoveAll(o.tmp)
+	o.root.Close()
+}
+
+// finish writes the reports and swaps the events folder in.
+func (o *outputs) finish(run report.Run, res *analyzer.Result) error {
+	defer o.root.Close()
+	if err := o.events.Close(); err != nil {
+		o.root.RemoveAll(o.tmp)
+		return fmt.Errorf("write events: %w", err)
+	}
+	files := []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{findingsFile, func(w io.Writer) error { return report.WriteFindings(w, res.Findings) }},
+		{coverageFile, func(w io.Writer) error { return report.WriteCoverage(w, res.Coverage) }},
+		{htmlFile, func(w io.Writer) error { return report.WriteHTML(w, run, res) }},
+		// summary.json last: a batch job that sees it can trust the rest.
+		{summaryFile, func(w io.Writer) error { return report.WriteSummary(w, report.NewSummary(run, res)) }},
+	}
+	old := eventsTmpPrefix + "old-" + strings.ToLower(rand.Text()[:10])
+	if err := o.root.Rename(eventsDir, old); err != nil && !errors.Is(err, os.ErrNotExist) {
+		o.root.RemoveAll(o.tmp)
+		return fmt.Errorf("replace events folder: %w", err)
+	}
+	if err := o.root.Rename(o.tmp, eventsDir); err != nil {
+		return fmt.Errorf("replace events folder: %w", err)
+	}
+	o.root.RemoveAll(old)
+	for _, f := range files {
+		if err := writeFileAtomic(filepath.Join(o.dir, f.name), f.write); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inputsHash is an order-independent hash of what a run read: the sum,
+// modulo 2^256, of SHA-256(key, size, SHA-256 of the decompressed content)
+// over every listed object (content empty for objects that are not
+// CloudTrail's and are not read). Workers deliver objects in any order;
+// the same archive always gives the same hash, from S3 or from a copy.
+type inputsHash struct {
+	sum [4]uint64 // big-endian limbs
+}
+
+func (h *inputsHash) add(r *ingest.Result) {
+	content := ""
+	if r.Location.Kind != ingest.KindOther {
+		content = hex.EncodeToString(r.Body.SHA256[:])
+	}
+	d := sha256.Sum256([]byte(r.Object.Key + "\n" + strconv.FormatInt(r.Object.Size, 10) + "\n" + content))
+	var carry uint64
+	for i := 3; i >= 0; i-- {
+		h.sum[i], carry = bits.Add64(h.sum[i], binary.BigEndian.Uint64(d[i*8:]), carry)
+	}
+}
+
+func (h *inputsHash) String() string {
+	var b [32]byte
+	for i, limb := range h.sum {
+		binary.BigEndian.PutUint64(b[i*8:], limb)
+	}
+	return hex.EncodeToString(b[:])
+}
