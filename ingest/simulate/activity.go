@@ -154,8 +154,9 @@ func ec2Response(extra string) valueFn {
 	}
 }
 
-// cryptoMiningCalls: reconnaissance, a security group open to the world,
-// a key pair, then GPU instances; one launch fails on the vCPU quota.
+// cryptoMiningCalls are a miner's calls: reconnaissance, a security group
+// open to the world, a key pair, then GPU instances; one launch fails on
+// the vCPU quota.
 func cryptoMiningCalls(region string, who *principal, launches int) []call {
 	ec2 := func(name string, readOnly bool, params, response valueFn) *eventSpec {
 		return &eventSpec{source: "ec2.amazonaws.com", name: name, readOnly: readOnly, params: params, response: response}
@@ -222,7 +223,7 @@ func cryptoMiningCalls(region string, who *principal, launches int) []call {
 	return calls
 }
 
-// snapshotExfilCalls: snapshots taken in src, copied to dst, restored
+// snapshotExfilCalls are snapshots taken in src, copied to dst, restored
 // there and opened up.
 func snapshotExfilCalls(w *world, src, dst string, who *principal) []call {
 	vol := w.volumes[0]
@@ -264,7 +265,7 @@ func snapshotExfilCalls(w *world, src, dst string, who *principal) []call {
 	return calls
 }
 
-// deniedCalls: calls an SCP region lock refuses.
+// deniedCalls are count calls that an SCP region lock refuses.
 func deniedCalls(w *world, region string, who *principal, count int) []call {
 	type attempt struct {
 		source, action, name string

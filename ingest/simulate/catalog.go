@@ -544,6 +544,8 @@ func hostHeader(source, region string) string {
 	return svc + "." + region + ".amazonaws.com"
 }
 
+// appendBucketParams writes a bucket call's requestParameters and
+// remembers the bucket for its resources.
 func appendBucketParams(c *genCtx, b []byte, extra string) []byte {
 	bucket := pick(c.r, c.w.buckets)
 	c.bucket = bucket
@@ -558,6 +560,7 @@ func appendBucketParams(c *genCtx, b []byte, extra string) []byte {
 	return append(b, '}')
 }
 
+// appendS3Extra writes the additionalEventData of S3 calls.
 func appendS3Extra(c *genCtx, b []byte) []byte {
 	b = append(b, `{"SignatureVersion":"SigV4","CipherSuite":"TLS_AES_128_GCM_SHA256","bytesTransferredIn":0,"AuthenticationMethod":"AuthHeader","x-amz-id-2":"`...)
 	b = appendChars(b, c.r, alnum, 56)
@@ -566,6 +569,7 @@ func appendS3Extra(c *genCtx, b []byte) []byte {
 	return append(b, '}')
 }
 
+// appendBucketResource writes resources naming the call's bucket.
 func appendBucketResource(c *genCtx, b []byte) []byte {
 	b = append(b, `[{"accountId":"`...)
 	b = append(b, c.w.account...)
@@ -574,6 +578,7 @@ func appendBucketResource(c *genCtx, b []byte) []byte {
 	return append(b, `"}]`...)
 }
 
+// appendKeyResource writes resources naming a KMS key.
 func appendKeyResource(c *genCtx, b []byte) []byte {
 	b = append(b, `[{"accountId":"`...)
 	b = append(b, c.w.account...)
@@ -586,6 +591,7 @@ func appendKeyResource(c *genCtx, b []byte) []byte {
 	return append(b, `"}]`...)
 }
 
+// appendRoleResource writes resources naming an IAM role.
 func appendRoleResource(c *genCtx, b []byte) []byte {
 	b = append(b, `[{"accountId":"`...)
 	b = append(b, c.w.account...)
@@ -596,6 +602,7 @@ func appendRoleResource(c *genCtx, b []byte) []byte {
 	return append(b, `-role"}]`...)
 }
 
+// appendCredentials writes the responseElements of STS calls.
 func appendCredentials(c *genCtx, b []byte) []byte {
 	b = append(b, `{"credentials":{"accessKeyId":"ASIA`...)
 	b = appendChars(b, c.r, idChars, 16)

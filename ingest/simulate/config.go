@@ -212,6 +212,8 @@ func (c *Config) Normalize() error {
 	return nil
 }
 
+// normalizeAccounts derives or checks the account IDs and the
+// organization ID.
 func (c *Config) normalizeAccounts() error {
 	if len(c.Accounts) == 0 {
 		n := c.AccountCount
@@ -259,6 +261,8 @@ func accountIDs(seed uint64, n int) []string {
 	return ids
 }
 
+// normalizeTrails defaults the trails and checks that each account is
+// logged by exactly one.
 func (c *Config) normalizeTrails() error {
 	if len(c.Trails) == 0 {
 		name := DefaultTrailName
@@ -337,6 +341,7 @@ func checkRegions(what string, regions []string) ([]string, error) {
 	return out, nil
 }
 
+// sortedUnion returns the sorted, de-duplicated union of a and b.
 func sortedUnion(a, b []string) []string {
 	out := append(slices.Clone(a), b...)
 	slices.Sort(out)

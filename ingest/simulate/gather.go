@@ -310,12 +310,14 @@ func (g *generator) recordTruth(t *Truth, outcomes []outcome) {
 	t.Records.Unique = t.Records.Total - t.Records.Duplicates
 }
 
+// sorted returns a sorted copy of s, never nil (JSON []).
 func sorted(s []string) []string {
 	s = slices.Clone(nonNil(s))
 	slices.Sort(s)
 	return s
 }
 
+// nonNil turns nil into an empty slice, so JSON shows [] rather than null.
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -323,6 +325,7 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// nonEmpty returns the non-empty strings of ss.
 func nonEmpty(ss ...string) []string {
 	var out []string
 	for _, s := range ss {

@@ -70,6 +70,8 @@ func prepareDir(dir string) error {
 	return nil
 }
 
+// run generates keys, log files, digests and noise, then the Truth and
+// the state files.
 func (g *generator) run(ctx context.Context) (*Truth, error) {
 	p := g.plan
 	workers := g.cfg.Workers

@@ -100,10 +100,12 @@ var (
 // idChars are the characters of IAM unique IDs and access keys.
 const idChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
+// iamID returns a random IAM unique ID or access key ID with prefix.
 func iamID(r *rand.Rand, prefix string) string {
 	return string(appendChars([]byte(prefix), r, idChars, 17))
 }
 
+// publicIP returns a random address from blocks that look public.
 func publicIP(r *rand.Rand) string {
 	firsts := []int{3, 18, 34, 52, 81, 91, 109, 145, 176, 185, 198, 203}
 	return fmt.Sprintf("%d.%d.%d.%d", pick(r, firsts), r.IntN(256), r.IntN(256), 1+r.IntN(254))

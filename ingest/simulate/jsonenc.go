@@ -71,7 +71,7 @@ func appendHex(b []byte, r *rand.Rand, n int) []byte {
 const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 const upperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
-// appendAlnum appends n random characters of set.
+// appendChars appends n random characters of set.
 func appendChars(b []byte, r *rand.Rand, set string, n int) []byte {
 	for n > 0 {
 		v := r.Uint64()
@@ -119,6 +119,7 @@ type clock struct {
 	date []byte // "YYYY-MM-DDT"
 }
 
+// append appends sec, Unix seconds, as a CloudTrail timestamp.
 func (c *clock) append(b []byte, sec int64) []byte {
 	day := sec / 86400
 	if c.date == nil || day != c.day {

@@ -204,10 +204,12 @@ func (d *dayWorker) count(mean float64) int {
 	return int(mean*(0.5+r.Float64()) + r.Float64())
 }
 
+// newUnique returns a log file name's 16-character unique string.
 func (d *dayWorker) newUnique() string {
 	return string(appendChars(make([]byte, 0, 16), d.gen.r, alnum, 16))
 }
 
+// key is the key of the chain's log file at slot.
 func (d *dayWorker) key(slot int64, unique string) string {
 	loc := d.c.base
 	loc.Kind = ingest.KindLog

@@ -36,6 +36,7 @@ type fileWriter struct {
 	zbuf bytes.Buffer
 }
 
+// writer returns a fileWriter for one goroutine.
 func (o *output) writer() *fileWriter {
 	return &fileWriter{out: o, dirs: map[string]bool{}}
 }
@@ -85,17 +86,18 @@ func (w *fileWriter) write(key string, data []byte, mtime int64) error {
 	return nil
 }
 
-// writeSidecar stores what acquire keeps of an object with user metadata:
-// StateDir/meta/<key>.json.
+// writeSidecar stores what acquire keeps of an object with user metadata,
+// as acquire writes it: StateDir/meta/<key>.json, the ETag (a single-part
+// upload's MD5) without quotes, LastModified in RFC 3339.
 func (w *fileWriter) writeSidecar(key string, data []byte, mtime int64, meta ingest.Metadata) error {
 	sum := md5.Sum(data)
 	sc := ingest.Sidecar{
 		Key:          key,
-		ETag:         `"` + hex.EncodeToString(sum[:]) + `"`,
+		ETag:         hex.EncodeToString(sum[:]),
 		LastModified: time.Unix(mtime, 0).UTC().Format(time.RFC3339),
 		Metadata:     meta,
 	}
-	b, err := json.Marshal(sc)
+	b, err := json.MarshalIndent(sc, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -85,6 +85,7 @@ type gapPlan struct {
 	interval
 }
 
+// inGap reports whether sec falls in one of the chain's delivery gaps.
 func (c *chainPlan) inGap(sec int64) bool {
 	for _, g := range c.gaps {
 		if g.contains(sec) {
@@ -192,6 +193,7 @@ func newPlan(cfg *Config) (*plan, error) {
 	return p, nil
 }
 
+// newAccount decides an account's trail and regions.
 func (p *plan) newAccount(id, onlyRegion string, globalOff bool) *accountPlan {
 	cfg := p.cfg
 	t := cfg.trailOf(id)
@@ -226,6 +228,7 @@ func (p *plan) newAccount(id, onlyRegion string, globalOff bool) *accountPlan {
 	return a
 }
 
+// newChain decides a chain's traffic, rate and digest offset.
 func (p *plan) newChain(a *accountPlan, region string) *chainPlan {
 	r := newRand(p.cfg.Seed, "chain", a.id, region)
 	c := &chainPlan{
@@ -265,6 +268,7 @@ func (p *plan) chain(account, region string) *chainPlan {
 	return nil
 }
 
+// account finds an account's plan.
 func (p *plan) account(id string) *accountPlan {
 	for _, a := range p.accounts {
 		if a.id == id {

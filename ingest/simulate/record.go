@@ -11,6 +11,7 @@ type eventTable struct {
 	total int
 }
 
+// newEventTable indexes specs by cumulative weight.
 func newEventTable(specs []eventSpec) *eventTable {
 	t := &eventTable{specs: specs, cum: make([]int, len(specs))}
 	for i, s := range specs {
@@ -20,6 +21,7 @@ func newEventTable(specs []eventSpec) *eventTable {
 	return t
 }
 
+// pick draws an event, each with the probability of its weight.
 func (t *eventTable) pick(r *rand.Rand) *eventSpec {
 	x := r.IntN(t.total)
 	lo, hi := 0, len(t.cum)-1
@@ -47,6 +49,7 @@ type recordGen struct {
 	ctx      genCtx
 }
 
+// newRecordGen returns a generator drawing from r.
 func newRecordGen(r *rand.Rand, w *world, regional, global *eventTable) *recordGen {
 	g := &recordGen{r: r, w: w, regional: regional, global: global, hosts: map[string]string{}}
 	for _, c := range w.account {
@@ -91,6 +94,7 @@ func (g *recordGen) failure(spec *eventSpec) *errorSpec {
 	return &spec.errs[g.r.IntN(len(spec.errs))]
 }
 
+// host is the endpoint of source in the world's region, cached.
 func (g *recordGen) host(source string) string {
 	h, ok := g.hosts[source]
 	if !ok {

@@ -61,6 +61,7 @@ type scenarioKind struct {
 	hours, count int
 }
 
+// hm is a time of day.
 func hm(h, m, s int) time.Duration {
 	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second
 }
