@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"slices"
 	"strings"
@@ -66,7 +67,13 @@ type ScanOptions struct {
 	// Versions lists every object version and delete marker (see
 	// ListOptions.Versions); used by acquire.
 	Versions bool
-	Decode   DecodeOptions
+	// Skip, if not nil, is asked about each listed object before it is
+	// opened, from the worker goroutines: it must be safe for concurrent
+	// use. An object it skips is never opened; it is delivered as a Result
+	// with Skipped set and nothing read, so that the consumer still sees
+	// every listed object. Incremental runs skip what an earlier run read.
+	Skip   func(Object) bool
+	Decode DecodeOptions
 	// Progress, if not nil, is updated as the scan goes.
 	Progress *Progress
 }
@@ -93,6 +100,9 @@ type Result struct {
 	// unreadable, the scan goes on. For logs, Records may still hold the
 	// records that could be read.
 	Err error
+	// Skipped tells that ScanOptions.Skip skipped the object: it was
+	// listed, not opened, and only Object and Location are set.
+	Skipped bool
 }
 
 // Scope is one region folder found by the scan:
@@ -129,6 +139,9 @@ func Scan(ctx context.Context, src Source, opts ScanOptions, fn func(*Result) er
 		opts.Progress = new(Progress)
 	}
 	return Walk(ctx, src, opts, func(ctx context.Context, obj Object) (*Result, bool) {
+		if opts.Skip != nil && opts.Skip(obj) {
+			return &Result{Object: obj, Location: ParseKey(obj.Key), Skipped: true}, true
+		}
 		r := fetch(ctx, src, opts, obj)
 		if r == nil {
 			return nil, false
@@ -226,44 +239,95 @@ func work[T any](ctx context.Context, progress *Progress, process func(context.C
 	return nil
 }
 
+// maxFetchAttempts bounds how often an object whose bytes could not be
+// read in full is fetched again. The source's own client has already
+// retried each request; this covers failures in the middle of a body
+// (a reset connection, a truncated response), which no request-level
+// retry sees.
+const maxFetchAttempts = 4
+
+// maxDrain bounds what is read after a decode error to tell a transport
+// failure from bad bytes.
+const maxDrain = 64 << 20
+
+// fetchBackoff is the pause before the n-th extra attempt.
+func fetchBackoff(n int) time.Duration { return time.Duration(n*n) * 100 * time.Millisecond }
+
 // fetch reads one object. It returns nil only when ctx is done.
 func fetch(ctx context.Context, src Source, opts ScanOptions, obj Object) *Result {
-	r := &Result{Object: obj, Location: ParseKey(obj.Key)}
+	for attempt := 1; ; attempt++ {
+		r, transient := fetchOnce(ctx, src, opts, obj)
+		if r == nil {
+			return nil
+		}
+		if !transient || attempt == maxFetchAttempts {
+			if transient {
+				r.Err = fmt.Errorf("%w (the object's bytes could not be read in full in %d attempts)", r.Err, attempt)
+			}
+			return r
+		}
+		select {
+		case <-time.After(fetchBackoff(attempt)):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// fetchOnce reads and decodes one object. transient reports a failure to
+// read the object's bytes (worth another attempt) rather than a problem
+// with the bytes themselves: after a decode error the rest of the body is
+// read, and only if that fails too, or ends short of the listed size, was
+// the failure the transport's.
+func fetchOnce(ctx context.Context, src Source, opts ScanOptions, obj Object) (r *Result, transient bool) {
+	r = &Result{Object: obj, Location: ParseKey(obj.Key)}
 	if r.Location.Kind == KindOther {
-		return r
+		return r, false
 	}
 	body, meta, err := src.Open(ctx, obj.Key)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil
+			return nil, false
 		}
 		r.Err = err
-		return r
+		return r, false
 	}
 	defer body.Close()
 	r.Metadata = meta
+	raw := &countingReader{r: body}
 	switch r.Location.Kind {
 	case KindDigest:
-		r.Digest, r.Body, err = DecodeDigest(body)
+		r.Digest, r.Body, err = DecodeDigest(raw)
 	default:
-		r.Body, err = DecodeLog(body, opts.Decode, func(rec *Record) error {
+		r.Body, err = DecodeLog(raw, opts.Decode, func(rec *Record) error {
 			r.Records = append(r.Records, *rec)
 			return nil
 		})
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		var de *DecodeError
-		if errors.As(err, &de) {
-			de.Key = obj.Key
-		} else {
-			err = fmt.Errorf("read %s: %w", obj.Key, err)
-		}
-		r.Err = err
+	if err == nil {
+		return r, false
 	}
-	return r
+	if ctx.Err() != nil {
+		return nil, false
+	}
+	var de *DecodeError
+	if errors.As(err, &de) {
+		de.Key = obj.Key
+	} else {
+		err = fmt.Errorf("read %s: %w", obj.Key, err)
+	}
+	r.Err = err
+	// Were all the bytes there? Read what is left, within reason: a huge
+	// object that fails to decode is not fetched again.
+	if left := obj.Size - raw.n; left > maxDrain {
+		return r, false
+	}
+	_, derr := io.Copy(io.Discard, io.LimitReader(raw, max(obj.Size-raw.n, 0)+1))
+	if derr != nil || (obj.Size > 0 && raw.n < obj.Size) {
+		r.Records = nil
+		return r, true
+	}
+	return r, false
 }
 
 // lister walks the bucket: discovery of AWSLogs/ folders, accounts and

@@ -2,6 +2,8 @@ package ingest
 
 // This is the only file of trailcover that imports the AWS SDK.
 
+//lint:file-ignore SA1019 feature/s3/manager (the Downloader for large objects) is deprecated in favour of feature/s3/transfermanager, which is not 1.0 yet; the owner chose manager.
+
 import (
 	"context"
 	"errors"
@@ -15,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -31,13 +34,20 @@ type S3Options struct {
 	Region string
 	// MaxAttempts bounds the attempts per request, retries included
 	// (default 10). Throttling and 5xx answers are retried with jittered
-	// exponential backoff.
+	// exponential backoff up to MaxBackoff (default 20 s).
 	MaxAttempts int
+	MaxBackoff  time.Duration
 	// LargeObject is the size from which objects are fetched with parallel
 	// ranged requests into a temporary file (default 64 MiB).
 	LargeObject int64
 	// HTTPClient, if not nil, replaces the SDK's HTTP client.
 	HTTPClient *http.Client
+	// ResponseTimeout bounds the wait for a response's headers (default
+	// 30 s); a request that times out is retried.
+	ResponseTimeout time.Duration
+	// ReadIdleTimeout fails a body read that receives nothing for this
+	// long (default 60 s), so that a stalled connection cannot hang a run.
+	ReadIdleTimeout time.Duration
 	// Credentials, if not nil, replaces the standard credential chain (for
 	// tests against a local server).
 	Credentials aws.CredentialsProvider
@@ -51,6 +61,7 @@ type S3Source struct {
 	prefix string
 	large  int64
 	custom bool
+	idle   time.Duration
 }
 
 var (
@@ -73,11 +84,14 @@ func NewS3Source(ctx context.Context, url string, opts S3Options) (*S3Source, er
 	if opts.LargeObject <= 0 {
 		opts.LargeObject = 64 << 20
 	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 20 * time.Second
+	}
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = opts.MaxAttempts
-				o.MaxBackoff = 20 * time.Second
+				o.MaxBackoff = opts.MaxBackoff
 				// The default token bucket gives up on retries after a burst
 				// of failures; an unattended batch job would rather wait.
 				o.RateLimiter = ratelimit.None
@@ -90,8 +104,18 @@ func NewS3Source(ctx context.Context, url string, opts S3Options) (*S3Source, er
 	if opts.Credentials != nil {
 		loadOpts = append(loadOpts, config.WithCredentialsProvider(opts.Credentials))
 	}
+	if opts.ResponseTimeout <= 0 {
+		opts.ResponseTimeout = 30 * time.Second
+	}
+	if opts.ReadIdleTimeout <= 0 {
+		opts.ReadIdleTimeout = time.Minute
+	}
 	if opts.HTTPClient != nil {
 		loadOpts = append(loadOpts, config.WithHTTPClient(opts.HTTPClient))
+	} else {
+		loadOpts = append(loadOpts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.ResponseHeaderTimeout = opts.ResponseTimeout
+		})))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
@@ -131,7 +155,7 @@ func NewS3Source(ctx context.Context, url string, opts S3Options) (*S3Source, er
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", bucket, s3Error(err))
 	}
-	return &S3Source{client: client, bucket: bucket, prefix: prefix, large: opts.LargeObject, custom: custom}, nil
+	return &S3Source{client: client, bucket: bucket, prefix: prefix, large: opts.LargeObject, custom: custom, idle: opts.ReadIdleTimeout}, nil
 }
 
 func (s *S3Source) String() string {
@@ -250,14 +274,19 @@ func (s *S3Source) open(ctx context.Context, key, versionID string) (io.ReadClos
 	if versionID != "" {
 		in.VersionId = aws.String(versionID)
 	}
-	out, err := s.client.GetObject(ctx, in)
+	// The request lives as long as its body is read; a read that stalls
+	// for s.idle cancels it.
+	rctx, cancel := context.WithCancel(ctx)
+	out, err := s.client.GetObject(rctx, in)
 	if err != nil {
+		cancel()
 		return nil, nil, fmt.Errorf("open s3://%s/%s: %w", s.bucket, key, s3Error(err))
 	}
 	meta := normalizeMetadata(out.Metadata)
 	if aws.ToInt64(out.ContentLength) < s.large {
-		return out.Body, meta, nil
+		return newIdleReader(out.Body, s.idle, cancel), meta, nil
 	}
+	defer cancel()
 	out.Body.Close()
 	f, err := s.download(ctx, key, versionID, aws.ToString(out.ETag))
 	if err != nil {
@@ -274,8 +303,6 @@ func (s *S3Source) download(ctx context.Context, key, versionID, etag string) (i
 	// The file is unlinked at once: it vanishes when closed, whatever
 	// happens to the process.
 	os.Remove(f.Name())
-	//lint:ignore SA1019 the owner chose feature/s3/manager; its replacement,
-	// transfermanager, is not 1.0 yet.
 	d := manager.NewDownloader(s.client, func(d *manager.Downloader) {
 		d.PartSize = 8 << 20
 		d.Concurrency = 4
@@ -297,6 +324,40 @@ func (s *S3Source) download(ctx context.Context, key, versionID, etag string) (i
 		return nil, err
 	}
 	return f, nil
+}
+
+// idleReader cancels a request whose body stops flowing: each Read must
+// return within the idle time.
+type idleReader struct {
+	body   io.ReadCloser
+	timer  *time.Timer
+	idle   time.Duration
+	cancel context.CancelFunc
+}
+
+func newIdleReader(body io.ReadCloser, idle time.Duration, cancel context.CancelFunc) *idleReader {
+	r := &idleReader{body: body, idle: idle, cancel: cancel, timer: time.AfterFunc(idle, cancel)}
+	r.timer.Stop()
+	return r
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	// Only time spent waiting inside Read counts, not time the caller
+	// spends between reads.
+	r.timer.Reset(r.idle)
+	n, err := r.body.Read(p)
+	r.timer.Stop()
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("read body: %w", err)
+	}
+	return n, err
+}
+
+func (r *idleReader) Close() error {
+	r.timer.Stop()
+	err := r.body.Close()
+	r.cancel()
+	return err
 }
 
 // s3Error turns S3's not-found answers into ErrNotExist and keeps the

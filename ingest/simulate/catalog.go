@@ -74,7 +74,6 @@ var (
 	errDenied     = errorSpec{"AccessDenied", "User is not authorized to perform this action because no identity-based policy allows it"}
 	errDeniedExc  = errorSpec{"AccessDeniedException", "User is not authorized to perform this action because no identity-based policy allows it"}
 	errThrottleEC = errorSpec{"Client.RequestLimitExceeded", "Request limit exceeded."}
-	errThrottle   = errorSpec{"ThrottlingException", "Rate exceeded"}
 )
 
 // lit is a constant JSON value.

@@ -69,7 +69,6 @@ func appendHex(b []byte, r *rand.Rand, n int) []byte {
 }
 
 const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-const upperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 // appendChars appends n random characters of set.
 func appendChars(b []byte, r *rand.Rand, set string, n int) []byte {
