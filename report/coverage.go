@@ -1,12 +1,8 @@
 package report
 
 import (
-	"fmt"
 	"io"
 	"time"
-
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/trailcover/trailcover/analyzer"
 )
@@ -36,15 +32,8 @@ type CoverageRow struct {
 // WriteCoverage writes coverage.parquet, one row per account × region ×
 // hour in the order given (the analysis sorts them).
 func WriteCoverage(w io.Writer, rows []analyzer.CoverageHour) error {
-	pw := parquet.NewGenericWriter[CoverageRow](w,
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
-		parquet.MaxRowsPerRowGroup(tableRowsPerRowGroup),
-		parquet.KeyValueMetadata("trailcover.table", "coverage"),
-	)
-	batch := make([]CoverageRow, 0, min(len(rows), 4096))
-	for i := range rows {
-		r := &rows[i]
-		batch = append(batch, CoverageRow{
+	return writeTable(w, "coverage", rows, func(r *analyzer.CoverageHour) (CoverageRow, error) {
+		return CoverageRow{
 			AccountID:        validUTF8(r.Account),
 			OrgID:            optString(validUTF8(r.OrgID)),
 			Region:           validUTF8(r.Region),
@@ -56,21 +45,8 @@ func WriteCoverage(w io.Writer, rows []analyzer.CoverageHour) error {
 			Digests:          clamp32(r.Digests),
 			ListedLogFiles:   clamp32(r.ListedLogFiles),
 			DigestEmptyProof: r.DigestEmptyProof,
-		})
-		if len(batch) == cap(batch) {
-			if _, err := pw.Write(batch); err != nil {
-				return fmt.Errorf("write coverage: %w", err)
-			}
-			batch = batch[:0]
-		}
-	}
-	if _, err := pw.Write(batch); err != nil {
-		return fmt.Errorf("write coverage: %w", err)
-	}
-	if err := pw.Close(); err != nil {
-		return fmt.Errorf("write coverage: %w", err)
-	}
-	return nil
+		}, nil
+	})
 }
 
 func clamp32(n int) int32 {

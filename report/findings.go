@@ -37,18 +37,12 @@ const tableRowsPerRowGroup = 65536
 // WriteFindings writes findings.parquet, one row per finding in the order
 // given (the analysis sorts them).
 func WriteFindings(w io.Writer, findings []analyzer.Finding) error {
-	pw := parquet.NewGenericWriter[FindingRow](w,
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
-		parquet.MaxRowsPerRowGroup(tableRowsPerRowGroup),
-		parquet.KeyValueMetadata("trailcover.table", "findings"),
-	)
-	rows := make([]FindingRow, 0, min(len(findings), 1024))
-	for _, f := range findings {
+	return writeTable(w, "findings", findings, func(f *analyzer.Finding) (FindingRow, error) {
 		ev, err := evidenceJSON(f.Evidence)
 		if err != nil {
-			return fmt.Errorf("finding %s: %w", f.Kind, err)
+			return FindingRow{}, fmt.Errorf("finding %s: %w", f.Kind, err)
 		}
-		rows = append(rows, FindingRow{
+		return FindingRow{
 			Kind:         f.Kind,
 			Severity:     f.Severity.String(),
 			SeverityRank: int32(f.Severity),
@@ -59,19 +53,43 @@ func WriteFindings(w io.Writer, findings []analyzer.Finding) error {
 			Title:        validUTF8(f.Title),
 			Detail:       optString(validUTF8(f.Detail)),
 			Evidence:     ev,
-		})
-		if len(rows) == cap(rows) {
-			if _, err := pw.Write(rows); err != nil {
-				return fmt.Errorf("write findings: %w", err)
+		}, nil
+	})
+}
+
+// writeTable writes one of the small tables (findings, coverage): rows
+// converted in batches, zstd, bounded row groups, the table's name in the
+// file's metadata.
+func writeTable[In, Row any](w io.Writer, table string, in []In, convert func(*In) (Row, error)) error {
+	pw := parquet.NewGenericWriter[Row](w,
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.MaxRowsPerRowGroup(tableRowsPerRowGroup),
+		parquet.KeyValueMetadata("trailcover.table", table),
+	)
+	batch := make([]Row, 0, min(len(in), 4096))
+	flush := func() error {
+		if _, err := pw.Write(batch); err != nil {
+			return fmt.Errorf("write %s: %w", table, err)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for i := range in {
+		row, err := convert(&in[i])
+		if err != nil {
+			return err
+		}
+		if batch = append(batch, row); len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return err
 			}
-			rows = rows[:0]
 		}
 	}
-	if _, err := pw.Write(rows); err != nil {
-		return fmt.Errorf("write findings: %w", err)
+	if err := flush(); err != nil {
+		return err
 	}
 	if err := pw.Close(); err != nil {
-		return fmt.Errorf("write findings: %w", err)
+		return fmt.Errorf("write %s: %w", table, err)
 	}
 	return nil
 }
