@@ -3,6 +3,7 @@ package analyzer
 import (
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/trailcover/trailcover/ingest"
 )
@@ -25,6 +26,20 @@ type Config struct {
 	// Bucket is the S3 bucket the archive's keys belong to, when known.
 	// Digests name their own location as bucket/key.
 	Bucket string
+
+	// Source names the archive and Accounts the accounts the scan was
+	// limited to. The analysis does not use them; a snapshot records them
+	// so that Restore refuses to go on with another archive's analysis.
+	Source   string
+	Accounts []string
+	// KeepState makes the Analyzer keep what Snapshot needs beyond what
+	// the analysis holds anyway: a ledger entry per object (key, ETag or
+	// modification time, size, content hash) and each digest's content.
+	KeepState bool
+	// RunAt is when this run started. Snapshots record it as the time the
+	// objects the run read were analyzed; findings about objects changed
+	// or deleted since cite it.
+	RunAt time.Time
 }
 
 // Verdict is the integrity verdict of a log file, and of each of its
@@ -49,10 +64,15 @@ const (
 // object (object) and every record that is in the window and seen for the
 // first time (event), in arrival order, then adds its part to the Result
 // (finish). Digests arrive before logs: the scan runs in two phases.
+//
+// save adds what the check accumulated to a snapshot, observations only,
+// never findings; load restores it into a new check (snapshot.go).
 type check interface {
 	object(r *ingest.Result, v *Verdict)
 	event(rec *ingest.Record, r *ingest.Result)
 	finish(res *Result)
+	save(st *stateFile)
+	load(st *stateFile) error
 }
 
 // ObjectCounts counts listed objects by kind. Listed is their sum;
@@ -112,15 +132,35 @@ type Result struct {
 }
 
 // Analyzer accumulates what the scan delivers. Its methods must be called
-// from one goroutine.
+// from one goroutine, except Unchanged.
 type Analyzer struct {
-	cfg      Config
-	objects  ObjectCounts
-	records  RecordCounts
-	seen     map[string]struct{}
-	accounts map[string]*accountState
-	findings []Finding
-	checks   []check
+	cfg     Config
+	objects ObjectCounts
+	records RecordCounts
+	// seen maps the 64-bit hash of each eventID seen to the day of its
+	// event (days since the Unix epoch): 12 bytes an event where the ID
+	// itself would take 50, and what a snapshot keeps of recent days.
+	seen       map[uint64]int32
+	accounts   map[string]*accountState
+	unreadable []unreadableObject
+	checks     []check
+	integrity  *integrity
+	// newestLog is the newest log file-name time seen; a snapshot keeps
+	// the eventIDs of the days before it (dedupeDays).
+	newestLog time.Time
+	// ledger is what Snapshot keeps of every object; nil without
+	// Config.KeepState.
+	ledger *ledger
+}
+
+// unreadableObject is what an unreadable-object finding reports.
+type unreadableObject struct {
+	key      string
+	loc      ingest.Location
+	err      string
+	size     int64
+	records  int
+	tooLarge bool
 }
 
 type accountState struct {
@@ -133,10 +173,19 @@ type accountState struct {
 func New(cfg Config) *Analyzer {
 	a := &Analyzer{
 		cfg:      cfg,
-		seen:     map[string]struct{}{},
+		seen:     map[uint64]int32{},
 		accounts: map[string]*accountState{},
 	}
 	a.checks = newChecks(cfg)
+	for _, c := range a.checks {
+		if in, ok := c.(*integrity); ok {
+			a.integrity = in
+		}
+	}
+	if cfg.KeepState {
+		a.ledger = newLedger(cfg.RunAt)
+		a.integrity.ledger = a.ledger
+	}
 	return a
 }
 
@@ -151,7 +200,26 @@ func (a *Analyzer) account(id string) *accountState {
 
 // Observe takes in one object's scan result and returns, for a log file,
 // its integrity verdict, final since every digest was observed before it.
+//
+// With a ledger (Config.KeepState, or an Analyzer from Restore), an object
+// an earlier run analyzed is not analyzed again: a skipped result
+// (ingest.Result.Skipped), or one whose size and ETag (or modification
+// time) are those recorded, only marks it as still present, and its
+// verdict is VerdictUnverified (the earlier run's events table has it).
+// An object that changed since is analyzed anew in place of the old one,
+// and reported.
 func (a *Analyzer) Observe(r *ingest.Result) Verdict {
+	if a.ledger != nil {
+		if a.ledger.present(r.Object) || r.Skipped {
+			return VerdictUnverified
+		}
+		if old := a.ledger.changed(r.Object); old != nil {
+			a.takeBack(r.Object.Key, old)
+		}
+	}
+	if r.Skipped {
+		return VerdictUnverified
+	}
 	v := VerdictUnverified
 	a.observe(r)
 	for _, c := range a.checks {
@@ -165,7 +233,48 @@ func (a *Analyzer) Observe(r *ingest.Result) Verdict {
 			}
 		}
 	}
+	if a.ledger != nil {
+		a.ledger.add(r)
+	}
 	return v
+}
+
+// Unchanged reports whether an earlier run analyzed obj as it is now:
+// same key, size and ETag (or modification time, for sources without
+// ETags). It is what ingest.ScanOptions.Skip asks, and is safe to call
+// from any goroutine while Observe runs: it reads only what Restore
+// loaded.
+func (a *Analyzer) Unchanged(obj ingest.Object) bool {
+	return a.ledger != nil && a.ledger.unchanged(obj)
+}
+
+// Window is the time range analysed: Config.Window, or for an Analyzer
+// from Restore the window the state began with.
+func (a *Analyzer) Window() ingest.Window { return a.cfg.Window }
+
+// takeBack removes what an earlier version of a changed object added to
+// the object counts and its unreadable-object finding, before the new
+// version is observed; integrity judges the new version only, since the
+// ledger's entry is replaced. What the old version added to the checks'
+// aggregates (coverage counts, allowlist, logging changes, eventIDs)
+// stays: each eventID counts once, so the new version's records add only
+// what is new in it.
+func (a *Analyzer) takeBack(key string, old *ledgerEntry) {
+	a.objects.Listed--
+	switch old.kind {
+	case ingest.KindLog:
+		a.objects.LogFiles--
+	case ingest.KindDigest:
+		a.objects.DigestFiles--
+	case ingest.KindInsight:
+		a.objects.InsightFiles--
+	default:
+		a.objects.Other--
+	}
+	if old.kind != ingest.KindOther && old.err != "" {
+		a.objects.Unreadable--
+	}
+	a.unreadable = slices.DeleteFunc(a.unreadable, func(u unreadableObject) bool { return u.key == key })
 }
 
 func (a *Analyzer) observe(r *ingest.Result) {
@@ -191,7 +300,17 @@ func (a *Analyzer) observe(r *ingest.Result) {
 	}
 	if r.Err != nil {
 		a.objects.Unreadable++
-		a.findings = append(a.findings, unreadable(r))
+		a.unreadable = append(a.unreadable, unreadableObject{
+			key:      r.Object.Key,
+			loc:      loc,
+			err:      r.Err.Error(),
+			size:     r.Object.Size,
+			records:  len(r.Records),
+			tooLarge: errors.Is(r.Err, ingest.ErrTooLarge),
+		})
+	}
+	if loc.Kind == ingest.KindLog && loc.Time.After(a.newestLog) {
+		a.newestLog = loc.Time
 	}
 	// Insights files do not prove that management events are delivered.
 	if loc.Kind != ingest.KindInsight && a.cfg.Window.Contains(loc.Time) && (r.Err == nil || len(r.Records) > 0) {
@@ -204,11 +323,12 @@ func (a *Analyzer) observe(r *ingest.Result) {
 func (a *Analyzer) record(rec *ingest.Record) bool {
 	a.records.Total++
 	if rec.EventID != "" {
-		if _, dup := a.seen[rec.EventID]; dup {
+		h := eventIDHash(rec.EventID)
+		if _, dup := a.seen[h]; dup {
 			a.records.Duplicates++
 			return false
 		}
-		a.seen[rec.EventID] = struct{}{}
+		a.seen[h] = dayOf(rec.Time)
 	}
 	if rec.Time.IsZero() || !a.cfg.Window.Contains(rec.Time) {
 		return false
@@ -217,26 +337,49 @@ func (a *Analyzer) record(rec *ingest.Record) bool {
 	return true
 }
 
-func unreadable(r *ingest.Result) Finding {
+// eventIDHash is the 64-bit FNV-1a hash of an eventID. Two of a billion
+// distinct eventIDs share a hash with odds of about 1 in 40; the later one
+// would count as a duplicate. An attacker gains nothing from it: a record
+// can repeat an eventID outright.
+func eventIDHash(id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// dayOf numbers days since the Unix epoch.
+func dayOf(t time.Time) int32 {
+	s := t.Unix()
+	d := s / 86400
+	if s%86400 < 0 {
+		d--
+	}
+	return int32(max(min(d, 1<<31-1), -1<<31))
+}
+
+func (u *unreadableObject) finding() Finding {
 	f := Finding{
 		Kind:     KindUnreadableObject,
 		Severity: High,
-		Account:  r.Location.Account,
-		Region:   r.Location.Region,
-		Title:    "Object cannot be read: " + r.Object.Key,
-		Detail:   r.Err.Error(),
+		Account:  u.loc.Account,
+		Region:   u.loc.Region,
+		Title:    "Object cannot be read: " + u.key,
+		Detail:   u.err,
 		Evidence: map[string]any{
-			"object_key": r.Object.Key,
-			"size":       r.Object.Size,
-			"records":    len(r.Records),
+			"object_key": u.key,
+			"size":       u.size,
+			"records":    u.records,
 		},
 	}
-	if errors.Is(r.Err, ingest.ErrTooLarge) {
+	if u.tooLarge {
 		f.Evidence["limit_reached"] = true
 	}
-	if !r.Location.Time.IsZero() {
-		f.Start = r.Location.Time
-		f.End = r.Location.Time
+	if !u.loc.Time.IsZero() {
+		f.Start = u.loc.Time
+		f.End = u.loc.Time
 	}
 	return f
 }
@@ -265,7 +408,13 @@ func (a *Analyzer) Finish(inv *ingest.Inventory) *Result {
 			RegionsMissing:    []string{},
 		})
 	}
-	res.Findings = slices.Clone(a.findings)
+	for i := range a.unreadable {
+		res.Findings = append(res.Findings, a.unreadable[i].finding())
+	}
+	if a.ledger != nil {
+		a.ledger.sweep()
+		res.Findings = append(res.Findings, a.ledger.findings()...)
+	}
 	for _, c := range a.checks {
 		c.finish(res)
 	}

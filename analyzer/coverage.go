@@ -262,6 +262,10 @@ func (c *coverage) digest(r *ingest.Result) {
 	}
 }
 
+func compareLong(a, b longDigest) int {
+	return cmp.Or(a.start.Compare(b.start), a.end.Compare(b.end), cmp.Compare(a.key, b.key))
+}
+
 // minuteMask returns the minutes of hour h that [from, to) covers, a
 // started minute counting whole.
 func minuteMask(h int64, from, to time.Time) uint64 {
@@ -344,6 +348,10 @@ func (c *coverage) expected(account string, delivering []string, scopes []ingest
 }
 
 func (c *coverage) finish(res *Result) {
+	// Catch-up digests in the order of their windows, not of arrival.
+	for _, ds := range c.long {
+		slices.SortFunc(ds, compareLong)
+	}
 	lo, hi, haveSpan := c.span()
 	for i := range res.Accounts {
 		a := &res.Accounts[i]

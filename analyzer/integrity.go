@@ -176,6 +176,11 @@ type integrity struct {
 	// latest is the newest time anything in the archive speaks of: the
 	// end of the window when none is given.
 	latest time.Time
+	// ledger, in an incremental analysis, holds the log and Insights
+	// files earlier runs read. finish judges them again, against every
+	// digest known by then, as a full run would have judged them; their
+	// findings are never stored.
+	ledger *ledger
 }
 
 // chainState is one chain being verified.
@@ -240,6 +245,11 @@ type digestState struct {
 
 	metaSig, metaAlgorithm, backfillTime string
 	hasMetaSig                           bool
+
+	// raw and meta are the digest as read, kept for snapshots
+	// (Config.KeepState).
+	raw  *ingest.Digest
+	meta ingest.Metadata
 
 	result digestResult
 }
@@ -328,6 +338,9 @@ func (in *integrity) addDigest(r *ingest.Result) {
 		trailing: r.Body.Trailing,
 		end:      loc.Time,
 	}
+	if in.cfg.KeepState {
+		d.raw, d.meta = verifiedPart(r.Digest), r.Metadata
+	}
 	if sig, ok := r.Metadata["signature"]; ok {
 		d.metaSig, d.hasMetaSig = sig, true
 	}
@@ -364,8 +377,19 @@ func (in *integrity) addDigest(r *ingest.Result) {
 		d.start = d.end.Add(-digestPeriod)
 	}
 	if old := in.digests[d.key]; old != nil {
-		// The same key twice (a source that lists it twice): keep one.
+		// The same key twice (a source that lists it twice, or a digest
+		// changed since an earlier run read it): keep the newer.
 		old.chain.digests = slices.DeleteFunc(old.chain.digests, func(x *digestState) bool { return x == old })
+		if old.raw != nil {
+			for _, f := range old.raw.LogFiles {
+				ls := slices.DeleteFunc(in.listings[f.S3Object], func(l *listing) bool { return l.digest == old })
+				if len(ls) == 0 {
+					delete(in.listings, f.S3Object)
+				} else {
+					in.listings[f.S3Object] = ls
+				}
+			}
+		}
 	}
 	in.digests[d.key] = d
 	ck := chainKey{loc.Prefix, loc.OrgID, loc.Account, loc.Region, loc.Trail, loc.HomeRegion, loc.Backfill}
@@ -385,6 +409,22 @@ func (in *integrity) addDigest(r *ingest.Result) {
 	if d.end.After(in.latest) {
 		in.latest = d.end
 	}
+}
+
+// verifiedPart returns a copy of a digest without the event times, which
+// nothing checks: a snapshot keeps the rest.
+func verifiedPart(d *ingest.Digest) *ingest.Digest {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	c.NewestEventTime, c.OldestEventTime = nil, nil
+	c.LogFiles = make([]ingest.DigestFile, len(d.LogFiles))
+	for i, f := range d.LogFiles {
+		f.NewestEventTime, f.OldestEventTime = nil, nil
+		c.LogFiles[i] = f
+	}
+	return &c
 }
 
 // judged reports whether a digest ending at t counts in the window: its end
@@ -1018,12 +1058,12 @@ func (in *integrity) judgeLog(r *ingest.Result) Verdict {
 	for _, l := range in.listings[r.Object.Key] {
 		l.seen = true
 		if !in.usable(l) {
-			if rejected == nil && l.bucket == expectedBucket(in.cfg, l.digest) {
+			if l.bucket == expectedBucket(in.cfg, l.digest) && (rejected == nil || l.digest.key < rejected.digest.key) {
 				rejected = l
 			}
 			continue
 		}
-		if best == nil || (l.digest.result.trusted && !best.digest.result.trusted) {
+		if better(l, best) {
 			best = l
 		}
 	}
@@ -1095,6 +1135,20 @@ func (in *integrity) judgeLog(r *ingest.Result) Verdict {
 		}))
 	}
 	return VerdictModified
+}
+
+// better reports whether listing l judges a file better than best: a
+// trusted digest before an untrusted one, then the digest with the
+// smallest key, so that the choice never depends on the order digests
+// arrived in.
+func better(l, best *listing) bool {
+	if best == nil {
+		return true
+	}
+	if lt, bt := l.digest.result.trusted, best.digest.result.trusted; lt != bt {
+		return lt
+	}
+	return l.digest.key < best.digest.key
 }
 
 // usable reports whether a listing can judge a file: its digest is not
@@ -1196,6 +1250,14 @@ func (in *integrity) finish(res *Result) {
 	if !in.verified || in.stale {
 		in.verify()
 	}
+	if in.ledger != nil {
+		for _, key := range sortedKeys(in.ledger.restored) {
+			e := in.ledger.restored[key]
+			if in.ledger.added[key] == nil && (e.kind == ingest.KindLog || e.kind == ingest.KindInsight) {
+				in.judgeLog(e.result())
+			}
+		}
+	}
 	in.missingLogs()
 	in.stoppedChains()
 	keys := make([]chainKey, 0, len(in.chains))
@@ -1256,10 +1318,7 @@ func (in *integrity) missingLogs() {
 	for _, key := range keys {
 		var best *listing
 		for _, l := range in.listings[key] {
-			if !in.usable(l) {
-				continue
-			}
-			if best == nil || (l.digest.result.trusted && !best.digest.result.trusted) {
+			if in.usable(l) && better(l, best) {
 				best = l
 			}
 		}

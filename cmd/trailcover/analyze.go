@@ -30,6 +30,8 @@ type analyzeConfig struct {
 	publicKeys     []string
 	failOn         analyzer.Severity
 	hivePartitions bool
+	// state is --state: the file an incremental analysis goes on from.
+	state string
 }
 
 // listFlag collects comma-separated values, repeatable.
@@ -63,6 +65,7 @@ func parseAnalyzeFlags(args []string, stderr io.Writer, now time.Time) (*analyze
 	fs.Var(&expect, "expect-regions", "regions every account must log (default: the partition's regions that need no opt-in, plus opt-in regions in use)")
 	fs.Var(&keys, "public-keys", "`FILE` with the output of aws cloudtrail list-public-keys (repeatable)")
 	fs.StringVar(&failOn, "fail-on", "high", "exit 3 if any finding is at or above this `SEVERITY` (info, low, medium, high, critical)")
+	fs.StringVar(&cfg.state, "state", "", "incremental runs: `FILE` holding the analysis so far (created by the first run); read only objects not analyzed before, report on everything since the first run")
 	positional, err := withConfig(fs, args, "source")
 	if err != nil {
 		return nil, err
@@ -75,6 +78,15 @@ func parseAnalyzeFlags(args []string, stderr io.Writer, now time.Time) (*analyze
 	cfg.allowRegions, cfg.expectRegions, cfg.publicKeys = allow, expect, keys
 	if cfg.scanConfig, err = sf.parse(now); err != nil {
 		return nil, err
+	}
+	if cfg.state != "" {
+		// An incremental analysis has a start and no end: each run
+		// analyzes everything delivered so far. --last sets the start of
+		// the first run only (the state keeps it).
+		if sf.end != "" {
+			return nil, fmt.Errorf("%w: --end cannot be combined with --state: an incremental analysis has no end, each run takes in everything delivered so far", errUsage)
+		}
+		cfg.window.End = time.Time{}
 	}
 	for _, r := range append(append([]string{}, allow...), expect...) {
 		if !ingest.IsRegion(r) {
@@ -223,6 +235,10 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 		Window:        cfg.window,
 		AllowRegions:  cfg.allowRegions,
 		ExpectRegions: cfg.expectRegions,
+		Source:        src.String(),
+		Accounts:      cfg.accounts,
+		KeepState:     cfg.state != "",
+		RunAt:         now().UTC(),
 	}
 	if b, ok := src.(ingest.Bucketed); ok {
 		acfg.Bucket = b.Bucket()
@@ -230,8 +246,23 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 	if acfg.PublicKeys, err = loadPublicKeys(cfg.publicKeys); err != nil {
 		return err
 	}
-	a := analyzer.New(acfg)
-	out, err := newOutputs(cfg.out, cfg.hivePartitions, cfg.window)
+	var a *analyzer.Analyzer
+	var skip func(ingest.Object) bool
+	if cfg.state != "" {
+		unlock, err := lockState(cfg.state)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if a, err = restoreState(cfg.state, acfg, log); err != nil {
+			return err
+		}
+		skip = a.Unchanged
+	} else {
+		a = analyzer.New(acfg)
+	}
+	window := a.Window()
+	out, err := newOutputs(cfg.out, cfg.hivePartitions, window)
 	if err != nil {
 		return err
 	}
@@ -249,18 +280,31 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 	progress := new(ingest.Progress)
 	display := startProgress(progress, stderr, log, now)
 	defer display.Stop()
+	skipped := 0
 	for _, kinds := range [][]ingest.Kind{
 		{ingest.KindDigest},
 		{ingest.KindLog, ingest.KindInsight, ingest.KindOther},
 	} {
 		part, err := ingest.Scan(ctx, src, ingest.ScanOptions{
 			Prefix:   prefix,
-			Window:   cfg.window,
+			Window:   window,
 			Accounts: cfg.accounts,
 			Workers:  cfg.workers,
 			Kinds:    kinds,
 			Progress: progress,
+			Skip:     skip,
 		}, func(r *ingest.Result) error {
+			if r.Skipped {
+				// Analyzed by an earlier run: it counts in the inputs
+				// as it was read then, and its records are in that
+				// run's events table.
+				skipped++
+				known := *r
+				known.Body.SHA256, _ = a.ContentHash(r.Object.Key)
+				inputs.add(&known)
+				a.Observe(r)
+				return nil
+			}
 			if r.Err != nil {
 				log.Warn("unreadable object", "key", r.Object.Key, "error", r.Err)
 			}
@@ -282,8 +326,8 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 		ToolName:      "trailcover",
 		ToolVersion:   version(),
 		Source:        src.String(),
-		Start:         cfg.window.Start,
-		End:           cfg.window.End,
+		Start:         window.Start,
+		End:           window.End,
 		GeneratedAt:   now().UTC(),
 		CommandLine:   append([]string{"trailcover", "analyze"}, args...),
 		InputsHash:    inputs.String(),
@@ -298,6 +342,14 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 	done = true
 	if err := out.finish(run, res); err != nil {
 		return err
+	}
+	if cfg.state != "" {
+		// Only once every output is in place: a run that fails before
+		// leaves the state as it was, and the next run redoes this one.
+		if err := saveState(cfg.state, a); err != nil {
+			return err
+		}
+		log.Info("state saved", "state", cfg.state, "runs", a.Runs(), "read", progress.Listed.Load()-int64(skipped), "skipped", skipped)
 	}
 	log.Info("done", "objects", res.Objects.Listed, "records", res.Records.Total, "events", out.events.Rows(),
 		"unreadable", res.Objects.Unreadable, "findings", len(res.Findings), "inputs_hash", run.InputsHash,
