@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,8 +12,10 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// maxConfigSize bounds what is read of a configuration file.
-const maxConfigSize = 1 << 20
+// maxConfigSize bounds what is read of a configuration file: a real one
+// is a few hundred bytes, and the TOML parser takes seconds and hundreds
+// of megabytes over a megabyte of nested tables.
+const maxConfigSize = 64 << 10
 
 // jobConfig is a configuration file (--config FILE, TOML): every flag of
 // the command by its flag name, plus the positional arguments by name
@@ -25,7 +27,7 @@ const maxConfigSize = 1 << 20
 //	last = "7d"
 //	allow-regions = ["us-east-1", "eu-west-1"]
 //	public-keys = ["/etc/trailcover/keys-us-east-1.json"]
-//	state = "/var/lib/trailcover/state.json"
+//	state = "/var/lib/trailcover/state"
 //
 // Flags given on the command line win over the file. Unknown names are
 // errors: a misspelt setting must not be silently ignored.
@@ -35,14 +37,9 @@ type jobConfig struct {
 }
 
 func loadJobConfig(name string) (*jobConfig, error) {
-	info, err := os.Stat(name)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	if info.Size() > maxConfigSize {
-		return nil, fmt.Errorf("config %s: larger than %d bytes", name, maxConfigSize)
-	}
-	data, err := os.ReadFile(name)
+	// Read with a limit, not by the size Stat reports: a pipe or a device
+	// reports none.
+	data, err := readSmallFile(name, maxConfigSize)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -50,6 +47,9 @@ func loadJobConfig(name string) (*jobConfig, error) {
 }
 
 func parseJobConfig(name string, data []byte) (*jobConfig, error) {
+	if err := checkNesting(data); err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
 	values := map[string]any{}
 	md, err := toml.Decode(string(data), &values)
 	if err != nil {
@@ -63,6 +63,76 @@ func parseJobConfig(name string, data []byte) (*jobConfig, error) {
 		c.order = append(c.order, k[0])
 	}
 	return c, nil
+}
+
+// maxConfigNesting bounds how deeply a configuration file nests arrays
+// and inline tables; dotted keys, each dot one more level, are bounded at
+// twice that per line. Settings are flat, and the TOML parser's time and
+// memory grow faster than the depth (a megabyte of "{b=" or of "a." takes
+// it minutes), so deeper files are refused before they are parsed.
+const maxConfigNesting = 8
+
+// checkNesting scans TOML outside strings and comments and refuses what
+// nests deeper than maxConfigNesting.
+func checkNesting(data []byte) error {
+	depth, dots, line := 0, 0, 1
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '\n':
+			dots = 0
+			line++
+		case '#':
+			for i+1 < len(data) && data[i+1] != '\n' {
+				i++
+			}
+		case '[', '{':
+			if depth++; depth > maxConfigNesting {
+				return fmt.Errorf("line %d: nested deeper than %d; settings are flat", line, maxConfigNesting)
+			}
+		case ']', '}':
+			depth = max(depth-1, 0)
+		case '.':
+			if dots++; dots > 2*maxConfigNesting {
+				return fmt.Errorf("line %d: more than %d dots outside strings; settings are flat", line, 2*maxConfigNesting)
+			}
+		case '"', '\'':
+			end := skipString(data, i)
+			line += bytes.Count(data[i:end], []byte{'\n'})
+			i = end - 1
+		}
+	}
+	return nil
+}
+
+// skipString returns the index after the TOML string that starts at
+// data[i]: basic ("…", with backslash escapes) or literal ('…'), on one
+// line or, tripled, on several. A multi-line string may end in up to two
+// quotes of its own before the closing three.
+func skipString(data []byte, i int) int {
+	q := data[i]
+	multi := bytes.HasPrefix(data[i:], []byte{q, q, q})
+	if multi {
+		i += 3
+	} else {
+		i++
+	}
+	for ; i < len(data); i++ {
+		switch c := data[i]; {
+		case c == '\\' && q == '"':
+			i++
+		case c == '\n' && !multi:
+			return i
+		case c == q && !multi:
+			return i + 1
+		case c == q && bytes.HasPrefix(data[i:], []byte{q, q, q}):
+			run := 3
+			for run < 5 && i+run < len(data) && data[i+run] == q {
+				run++
+			}
+			return i + run
+		}
+	}
+	return len(data)
 }
 
 // apply sets every flag of fs that the file names and the command line
