@@ -21,6 +21,8 @@ const (
 	DefaultMaxRecord = 8 << 20
 	// maxDepth caps JSON nesting.
 	maxDepth = 512
+	// maxLiteral caps a number, true, false or null.
+	maxLiteral = 64
 )
 
 // DecodeOptions sets the limits of one decode. Zero values take the
@@ -87,7 +89,7 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // the Body once the caller has read to EOF.
 func openBody(r io.Reader, max int64) (*hashingReader, func() (Body, error), error) {
 	raw := &countingReader{r: r}
-	br := bufio.NewReaderSize(raw, 64<<10)
+	br := bufio.NewReaderSize(raw, 4<<10)
 	magic, err := br.Peek(2)
 	if err != nil && !(errors.Is(err, io.EOF) && len(magic) > 0) {
 		if errors.Is(err, io.EOF) {
@@ -171,17 +173,33 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // *DecodeError. Errors returned by yield stop it and are returned as they
 // are.
 func DecodeLog(r io.Reader, opts DecodeOptions, yield func(*Record) error) (Body, error) {
+	return decodeLog(r, opts, true, yield)
+}
+
+// decodeLog is DecodeLog. inPlace lets the decoder take records where they
+// lie in the scanner's buffer; the tests turn it off to compare.
+func decodeLog(r io.Reader, opts DecodeOptions, inPlace bool, yield func(*Record) error) (Body, error) {
 	opts = opts.withDefaults()
 	hr, finish, err := openBody(r, opts.MaxDecompressed)
 	if err != nil {
 		return Body{}, &DecodeError{Err: err}
 	}
 	sc := newScanner(hr, opts.MaxRecord)
+	dec := newRecordDecoder()
 	var rec Record
 	var firstBad error
 	bad := 0
+	if inPlace {
+		sc.inPlace = func(buf []byte, index int) (int, bool, error) {
+			n, more := dec.decodePrefix(buf, opts.MaxRecord, &rec)
+			if n == 0 {
+				return 0, more, nil
+			}
+			return n, false, yield(&rec)
+		}
+	}
 	err = sc.records(func(raw []byte, index int) error {
-		if err := parseRecord(raw, &rec); err != nil {
+		if err := dec.decode(raw, &rec); err != nil {
 			if bad == 0 {
 				firstBad = fmt.Errorf("record %d: %w", index, err)
 			}

@@ -12,6 +12,10 @@ import (
 // Record is one CloudTrail event. Fields whose shape varies by service stay
 // raw JSON; fields CloudTrail writes as either booleans or strings are
 // typed to accept both. Unknown fields are ignored.
+//
+// The tags and UnmarshalJSON methods define how a record decodes with
+// encoding/json. DecodeLog uses its own decoder (recorddecode.go), which
+// the tests hold to the same result.
 type Record struct {
 	EventVersion       string       `json:"eventVersion"`
 	UserIdentity       UserIdentity `json:"userIdentity"`
@@ -143,18 +147,6 @@ func (t *Text) UnmarshalJSON(data []byte) error {
 		*t = Text(data)
 	default:
 		return fmt.Errorf("want a string, got %.40s", data)
-	}
-	return nil
-}
-
-// parseRecord decodes one record and derives its parsed fields.
-func parseRecord(b []byte, r *Record) error {
-	*r = Record{}
-	if err := json.Unmarshal(b, r); err != nil {
-		return err
-	}
-	if t, err := time.Parse(time.RFC3339, r.EventTime); err == nil {
-		r.Time = t.UTC()
 	}
 	return nil
 }

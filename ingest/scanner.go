@@ -1,16 +1,22 @@
 package ingest
 
 import (
-	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 )
 
 // scanner splits a CloudTrail file, {"Records":[...], ...}, into the raw
 // bytes of each record without holding more than one record. It checks the
 // JSON structure it walks (nesting, strings, the envelope); the content of
 // each record is checked by the JSON decoder that parses it.
+//
+// A value being kept is collected in spans: buf[mark:pos] is kept but not
+// yet copied. Whitespace between tokens and the end of the buffer copy
+// the span into rec; a record that fits in the buffer and holds no such
+// whitespace, as CloudTrail writes them, is never copied at all.
 type scanner struct {
 	r     io.Reader
 	buf   []byte // read buffer; buf[pos:end] is unread
@@ -20,14 +26,30 @@ type scanner struct {
 	eof   bool
 	err   error
 	max   int
-	rec   []byte // the record being collected
+	rec   []byte // the record being collected, up to mark
+	mark  int    // start of the kept bytes not yet in rec
 	keep  bool   // collect into rec while scanning a value
 	count int    // records seen
 	stack []byte
+	// inPlace, when set, is offered each record where it lies in the read
+	// buffer before the scanner scans it: it gets the unread bytes, which
+	// start with the record, and returns the record's length if it took
+	// the record from there (doing all fn would have done), or 0 to have
+	// the scanner scan the record and call fn, with more set if it wants
+	// to be offered the record again once more of it is read. Its error
+	// stops the scan.
+	inPlace func(buf []byte, index int) (n int, more bool, err error)
 }
 
+// The read buffer starts small, since most CloudTrail files are a few
+// kilobytes, and doubles while the file proves larger.
+const (
+	minScanBuffer = 4 << 10
+	maxScanBuffer = 32 << 10
+)
+
 func newScanner(r io.Reader, maxRecord int) *scanner {
-	return &scanner{r: r, buf: make([]byte, 64<<10), max: maxRecord, stack: make([]byte, 0, 32)}
+	return &scanner{r: r, buf: make([]byte, minScanBuffer), max: maxRecord, stack: make([]byte, 0, 32)}
 }
 
 var errNotCloudTrail = errors.New("not a CloudTrail log: no Records array")
@@ -49,8 +71,10 @@ func (s *scanner) fill() bool {
 		s.off += int64(s.pos)
 		s.pos, s.end = 0, n
 	}
-	if s.end == len(s.buf) {
-		s.buf = append(s.buf, make([]byte, len(s.buf))...)
+	if s.end == len(s.buf) || (len(s.buf) < maxScanBuffer && s.off >= 2*int64(len(s.buf))) {
+		buf := make([]byte, 2*len(s.buf))
+		copy(buf, s.buf[:s.end])
+		s.buf = buf
 	}
 	for {
 		n, err := s.r.Read(s.buf[s.end:])
@@ -184,19 +208,39 @@ func (s *scanner) array(fn func(raw []byte, index int) error) error {
 			if err := s.expect(',', "between records"); err != nil {
 				return err
 			}
-			if c, _ = s.peek(); c == ']' {
+			if c, ok = s.peek(); !ok {
+				return s.readErr("in the Records array")
+			}
+			if c == ']' {
 				return s.fail("trailing comma in the Records array")
 			}
 		}
-		if c, _ = s.peek(); c != '{' {
+		if c != '{' {
 			return s.fail("record %d is not a JSON object", s.count)
+		}
+		if s.inPlace != nil {
+			n, err := s.offer()
+			if n > 0 {
+				s.pos += n
+				s.count++
+			}
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
 		}
 		s.rec = s.rec[:0]
 		if err := s.value(true); err != nil {
 			return err
 		}
+		raw, err := s.kept()
+		if err != nil {
+			return err
+		}
 		s.count++
-		if err := fn(s.rec, s.count-1); err != nil {
+		if err := fn(raw, s.count-1); err != nil {
 			return err
 		}
 		if cap(s.rec) > 4<<20 {
@@ -205,6 +249,23 @@ func (s *scanner) array(fn func(raw []byte, index int) error) error {
 			s.rec = nil
 		}
 	}
+}
+
+// offer offers the record at pos to inPlace. When inPlace wants more of
+// it, the record is moved to the start of the buffer, the buffer filled,
+// and the record offered once more; a record larger than the buffer is
+// left to the scan. A record is decoded at most twice in place, so the
+// work stays linear whatever the input.
+func (s *scanner) offer() (int, error) {
+	n, more, err := s.inPlace(s.buf[s.pos:s.end], s.count)
+	if n > 0 || err != nil || !more || s.eof || s.pos == 0 {
+		return n, err
+	}
+	// Move the record to the start of the buffer and fill the rest.
+	for s.fill() && s.end < len(s.buf) {
+	}
+	n, _, err = s.inPlace(s.buf[s.pos:s.end], s.count)
+	return n, err
 }
 
 // key reads a member name. Names are short; a long one is an attack.
@@ -218,13 +279,17 @@ func (s *scanner) key() (string, error) {
 	}
 	// Only called between records, so s.rec is free to use.
 	s.rec = s.rec[:0]
-	s.keep = true
+	s.keep, s.mark = true, s.pos
 	err := s.str()
 	s.keep = false
 	if err != nil {
 		return "", err
 	}
-	name := string(s.rec)
+	raw, err := s.kept()
+	if err != nil {
+		return "", err
+	}
+	name := string(raw)
 	s.rec = s.rec[:0]
 	if len(name) > 1024 {
 		return "", s.fail("member name of %d bytes", len(name))
@@ -242,27 +307,45 @@ const (
 	wantCommaOrClose
 )
 
-// value scans one JSON value, copying it into s.rec when keep is set.
+// value scans one JSON value, keeping it (see kept) when keep is set.
 // Whitespace between tokens is dropped, so kept values come out compact;
 // whitespace inside strings is kept.
 func (s *scanner) value(keep bool) error {
-	s.keep = keep
+	s.keep, s.mark = keep, s.pos
 	defer func() { s.keep = false }()
 	s.stack = s.stack[:0]
 	state := wantValue
+	// The loop works on local copies of buf, pos and end, written back
+	// before anything that reads or moves the buffer.
+	buf, i, end := s.buf, s.pos, s.end
 	for {
-		c, ok := s.peek()
-		if !ok {
-			return s.readErr("inside a value")
+		if i == end {
+			s.pos = i
+			if !s.more() {
+				return s.readErr("inside a value")
+			}
+			buf, i, end = s.buf, s.pos, s.end
+			continue
+		}
+		c := buf[i]
+		if c == ' ' || c == '\n' || c == '\r' || c == '\t' {
+			if keep && i > s.mark {
+				s.pos = i
+				if err := s.keepBytes(buf[s.mark:i]); err != nil {
+					return err
+				}
+			}
+			i++
+			s.mark = i
+			continue
 		}
 		switch state {
 		case wantColon:
 			if c != ':' {
+				s.pos = i
 				return s.fail("want ':' after a member name, got %q", c)
 			}
-			if err := s.take(1); err != nil {
-				return err
-			}
+			i++
 			state = wantValue
 			continue
 		case wantKey, wantKeyOrClose:
@@ -270,18 +353,19 @@ func (s *scanner) value(keep bool) error {
 				break // closed below
 			}
 			if c != '"' {
+				s.pos = i
 				return s.fail("want a member name, got %q", c)
 			}
+			s.pos = i
 			if err := s.str(); err != nil {
 				return err
 			}
+			buf, i, end = s.buf, s.pos, s.end
 			state = wantColon
 			continue
 		case wantCommaOrClose:
 			if c == ',' {
-				if err := s.take(1); err != nil {
-					return err
-				}
+				i++
 				state = wantValue
 				if s.stack[len(s.stack)-1] == '{' {
 					state = wantKey
@@ -289,6 +373,7 @@ func (s *scanner) value(keep bool) error {
 				continue
 			}
 			if c != '}' && c != ']' {
+				s.pos = i
 				return s.fail("want ',' or a closing bracket, got %q", c)
 			}
 		case wantValue, wantValueOrClose:
@@ -298,28 +383,31 @@ func (s *scanner) value(keep bool) error {
 			switch c {
 			case '{', '[':
 				if len(s.stack) >= maxDepth {
+					s.pos = i
 					return s.fail("nesting deeper than %d", maxDepth)
 				}
 				s.stack = append(s.stack, c)
-				if err := s.take(1); err != nil {
-					return err
-				}
+				i++
 				state = wantValueOrClose
 				if c == '{' {
 					state = wantKeyOrClose
 				}
 				continue
 			case '"':
+				s.pos = i
 				if err := s.str(); err != nil {
 					return err
 				}
 			case '}', ']', ',', ':':
+				s.pos = i
 				return s.fail("unexpected %q", c)
 			default:
+				s.pos = i
 				if err := s.scalar(); err != nil {
 					return err
 				}
 			}
+			buf, i, end = s.buf, s.pos, s.end
 			if len(s.stack) == 0 {
 				return nil
 			}
@@ -332,62 +420,100 @@ func (s *scanner) value(keep bool) error {
 			open = '['
 		}
 		if s.stack[len(s.stack)-1] != open {
+			s.pos = i
 			return s.fail("unbalanced %q", c)
 		}
 		s.stack = s.stack[:len(s.stack)-1]
-		if err := s.take(1); err != nil {
-			return err
-		}
+		i++
 		if len(s.stack) == 0 {
+			s.pos = i
 			return nil
 		}
 		state = wantCommaOrClose
 	}
 }
 
-// take consumes n bytes of the buffer, keeping them if asked.
-func (s *scanner) take(n int) error {
-	if s.keep {
-		if len(s.rec)+n > s.max {
-			return s.fail("record larger than %d bytes: %w", s.max, ErrTooLarge)
-		}
-		s.rec = append(s.rec, s.buf[s.pos:s.pos+n]...)
+// keepBytes copies kept bytes into rec.
+func (s *scanner) keepBytes(b []byte) error {
+	if len(s.rec)+len(b) > s.max {
+		return s.fail("record larger than %d bytes: %w", s.max, ErrTooLarge)
 	}
-	s.pos += n
+	s.rec = append(s.rec, b...)
 	return nil
+}
+
+// more copies the kept span into rec and reads more input. It reports
+// false at EOF or on a read error, as fill does.
+func (s *scanner) more() bool {
+	if s.keep && s.pos > s.mark {
+		if err := s.keepBytes(s.buf[s.mark:s.pos]); err != nil {
+			s.err = err
+			return false
+		}
+	}
+	ok := s.fill()
+	s.mark = s.pos
+	return ok
+}
+
+// kept returns the value kept by value or str. When nothing had to be
+// copied it aliases the read buffer, valid until the scanner reads on.
+func (s *scanner) kept() ([]byte, error) {
+	tail := s.buf[s.mark:s.pos]
+	if len(s.rec) == 0 {
+		if len(tail) > s.max {
+			return nil, s.fail("record larger than %d bytes: %w", s.max, ErrTooLarge)
+		}
+		return tail, nil
+	}
+	if err := s.keepBytes(tail); err != nil {
+		return nil, err
+	}
+	return s.rec, nil
 }
 
 // str consumes a string, quotes included.
 func (s *scanner) str() error {
-	if err := s.take(1); err != nil { // opening quote
-		return err
-	}
+	i := s.pos + 1 // after the opening quote
 	for {
-		i := bytes.IndexAny(s.buf[s.pos:s.end], "\"\\")
-		if i < 0 {
-			if err := s.take(s.end - s.pos); err != nil {
-				return err
+		buf := s.buf[:s.end]
+		// Eight bytes at a time, stop at the first quote or backslash;
+		// the lowest flagged byte is exact, borrows only run upwards.
+		for i+8 <= len(buf) {
+			x := binary.LittleEndian.Uint64(buf[i:])
+			quote := x ^ ('"' * lsb)
+			backslash := x ^ ('\\' * lsb)
+			if m := ((quote - lsb) &^ quote) | ((backslash - lsb) &^ backslash); m&msb != 0 {
+				i += bits.TrailingZeros64(m&msb) >> 3
+				break
 			}
-			if !s.fill() {
-				return s.readErr("inside a string")
-			}
+			i += 8
+		}
+		for i < len(buf) && buf[i] != '"' && buf[i] != '\\' {
+			i++
+		}
+		switch {
+		case i+1 < len(buf) && buf[i] == '\\':
+			// A backslash and the byte it escapes, a quote maybe.
+			i += 2
 			continue
+		case i < len(buf) && buf[i] == '"':
+			s.pos = i + 1
+			return nil
 		}
-		if err := s.take(i); err != nil {
-			return err
-		}
-		if s.buf[s.pos] == '"' {
-			return s.take(1)
-		}
-		// A backslash: take it and the escaped byte together.
-		for s.end-s.pos < 2 {
-			if !s.fill() {
+		// The input ends inside the string, or between a backslash and
+		// the byte it escapes: read more, the backslash kept unread.
+		s.pos = i
+		if !s.more() {
+			if s.err != nil {
+				return s.readErr("")
+			}
+			if i < len(buf) {
 				return s.readErr("inside a string escape")
 			}
+			return s.readErr("inside a string")
 		}
-		if err := s.take(2); err != nil {
-			return err
-		}
+		i = s.pos
 	}
 }
 
@@ -407,11 +533,15 @@ func (s *scanner) scalar() error {
 				return s.fail("unexpected %q after a value", c)
 			}
 			n++
-			if n > 64 {
-				return s.fail("literal longer than 64 bytes")
+			if n > maxLiteral {
+				return s.fail("literal longer than %d bytes", maxLiteral)
 			}
 		}
-		if !s.fill() {
+		// more keeps buf[pos:end], the literal so far, unread.
+		if !s.more() {
+			if s.err != nil {
+				return s.readErr("")
+			}
 			if n == 0 {
 				return s.readErr("in a literal")
 			}
@@ -429,5 +559,6 @@ func (s *scanner) checkScalar(n int) error {
 			return s.fail("invalid literal %q", lit)
 		}
 	}
-	return s.take(n)
+	s.pos += n
+	return nil
 }
