@@ -32,14 +32,22 @@
 //
 // # Decoding
 //
-// DecodeLog streams gzip into a JSON scanner that splits the Records array
-// and hashes the decompressed bytes as they pass, with caps on the
-// decompressed size and on each record. DecodeDigest reads a digest whole
-// and keeps the hash of its raw bytes.
+// DecodeLog streams gzip (first member only; what follows is counted, never
+// read as records) into a JSON scanner that finds the Records array and
+// hashes the decompressed bytes as they pass, with caps on the decompressed
+// size and on each record. Each record is decoded where it lies in the read
+// buffer by a reflection-free decoder that accepts and rejects exactly what
+// encoding/json does (FuzzRecordDecoder holds it to that). DecodeDigest
+// reads a digest whole and keeps the hash of its raw bytes: CloudTrail
+// escapes '/' as "\/", so a re-encoded digest hashes differently.
 //
 // # The pipeline
 //
 // Scan lists (discovery of accounts and regions, date folders narrowed to
 // the window), fetches and decodes with N workers, and hands each object's
-// Result to the caller's goroutine.
+// Result to the caller's goroutine. An object whose bytes could not be read
+// in full (a reset or truncated response) is fetched again; one that still
+// fails, or whose bytes are bad, arrives with Err set. Walk is the same
+// pipeline with another per-object job (Acquire copies instead of
+// decoding).
 package ingest
