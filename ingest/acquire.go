@@ -17,6 +17,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -126,7 +127,7 @@ func Acquire(ctx context.Context, src Source, dir string, opts AcquireOptions, f
 
 	// Workers read known (what earlier runs recorded) while the consumer
 	// records this run's entries in done; the manifest merges both.
-	c := &copier{src: src, root: root, known: known}
+	c := &copier{src: src, root: root, known: known, moved: map[string]string{}}
 	done := map[string]ManifestEntry{}
 	scan := opts.Scan
 	scan.Kinds = nil
@@ -181,6 +182,12 @@ func Acquire(ctx context.Context, src Source, dir string, opts AcquireOptions, f
 	for id, e := range done {
 		known[id] = e
 	}
+	for id, e := range known {
+		if to, ok := c.moved[e.Path]; ok {
+			e.Path = to
+			known[id] = e
+		}
+	}
 	sum, err := writeManifest(root, known)
 	if err != nil {
 		return stats, err
@@ -205,6 +212,11 @@ type copier struct {
 	src   Source
 	root  *os.Root
 	known map[string]ManifestEntry // read-only while workers run
+
+	// mu guards moved: the objects moved out of a folder's way (see
+	// clearWay), from the path at their key to their hashed path.
+	mu    sync.Mutex
+	moved map[string]string
 }
 
 func (c *copier) copy(ctx context.Context, obj Object) copied {
@@ -223,7 +235,8 @@ func (c *copier) copy(ctx context.Context, obj Object) copied {
 		return copied{entry: e}
 	}
 	e.Path = objectPath(obj.Key, obj.VersionID, e.IsLatest)
-	if prev, ok := c.known[e.id()]; ok && prev.Error == "" && prev.ETag == e.ETag && prev.Size == e.Size && prev.Path == e.Path {
+	fallback := hashedPath(obj.Key, obj.VersionID, e.IsLatest)
+	if prev, ok := c.known[e.id()]; ok && prev.Error == "" && prev.ETag == e.ETag && prev.Size == e.Size && (prev.Path == e.Path || prev.Path == fallback) {
 		if sum, err := hashRootFile(c.root, prev.Path); err == nil && sum == prev.SHA256 {
 			return copied{entry: prev, skipped: true}
 		}
@@ -247,7 +260,8 @@ func (c *copier) copy(ctx context.Context, obj Object) copied {
 	}
 	defer body.Close()
 	e.Metadata = meta
-	n, sum, err := c.store(body, e.Path)
+	n, sum, where, err := c.store(body, e.Path, fallback)
+	e.Path = where
 	if err != nil {
 		e.Error = fmt.Sprintf("copy %s: %v", obj.Key, err)
 		return copied{entry: e}
@@ -264,12 +278,15 @@ func (c *copier) copy(ctx context.Context, obj Object) copied {
 }
 
 // store writes r to name in the copy through a temporary file, returning
-// the size and hex SHA-256 of what was written.
-func (c *copier) store(r io.Reader, name string) (int64, string, error) {
+// the size and hex SHA-256 of what was written and where it went: name,
+// or fallback when the file system cannot hold the object at name. S3
+// keys are not paths: "k" and "k/child" can both exist, and a key's
+// segment may be longer than a file name can be.
+func (c *copier) store(r io.Reader, name, fallback string) (int64, string, string, error) {
 	tmpName := path.Join(tmpDir, "obj-"+rand.Text())
 	tmp, err := c.root.OpenFile(tmpName, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
-		return 0, "", err
+		return 0, "", name, err
 	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), r)
@@ -280,16 +297,52 @@ func (c *copier) store(r io.Reader, name string) (int64, string, error) {
 		err = cerr
 	}
 	if err == nil {
-		err = c.root.MkdirAll(path.Dir(name), 0o755)
-	}
-	if err == nil {
-		err = c.root.Rename(tmpName, name)
+		err = c.place(tmpName, name)
+		if err != nil && name != fallback {
+			name = fallback
+			err = c.place(tmpName, name)
+		}
 	}
 	if err != nil {
 		c.root.Remove(tmpName)
-		return 0, "", err
+		return 0, "", name, err
 	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
+	return n, hex.EncodeToString(h.Sum(nil)), name, nil
+}
+
+// place renames the temporary file tmpName to name, making its folders.
+func (c *copier) place(tmpName, name string) error {
+	if err := c.root.MkdirAll(path.Dir(name), 0o755); err != nil {
+		c.clearWay(name)
+		if err := c.root.MkdirAll(path.Dir(name), 0o755); err != nil {
+			return err
+		}
+	}
+	return c.root.Rename(tmpName, name)
+}
+
+// clearWay moves aside an object stored at a path that name needs as a
+// folder. S3 lets "k" and "k/child" both exist; in the copy the folder
+// wins, whichever object came first: "k" goes to its hashed path, so that
+// one planted object named "AWSLogs" cannot push every log file of the
+// copy out of the places analysis looks.
+func (c *copier) clearWay(name string) {
+	if strings.HasPrefix(name, StateDir+"/") {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for dir := path.Dir(name); dir != "."; dir = path.Dir(dir) {
+		info, err := c.root.Lstat(dir)
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		to := hashedPath(dir, "", true)
+		if c.root.MkdirAll(path.Dir(to), 0o755) == nil && c.root.Rename(dir, to) == nil {
+			c.moved[dir] = to
+		}
+		return
+	}
 }
 
 // objectPath is where an object's bytes go in the copy. The latest version
@@ -303,10 +356,19 @@ func objectPath(key, versionID string, latest bool) string {
 		if usable {
 			return key
 		}
-		return path.Join(objectsDir, hashName(key))
+		return hashedPath(key, versionID, latest)
 	}
 	if usable && safeVersionID(versionID) {
 		return path.Join(versionsDir, key, versionID)
+	}
+	return hashedPath(key, versionID, latest)
+}
+
+// hashedPath is where an object goes whose key is not a usable path, or
+// whose path the file system cannot hold (see copier.store).
+func hashedPath(key, versionID string, latest bool) string {
+	if latest {
+		return path.Join(objectsDir, hashName(key))
 	}
 	return path.Join(versionsDir, "by-hash", hashName(key+"\x00"+versionID))
 }
