@@ -380,6 +380,12 @@ func s3Error(err error) error {
 		case "NoSuchBucket", "NotFound", "NoSuchKey":
 			return fmt.Errorf("%s: %w", ae.ErrorCode(), ErrNotExist)
 		}
+		// A HEAD request's 403 has no body, so its code is the bare
+		// "Forbidden": say plainly what it means.
+		var re *awshttp.ResponseError
+		if ae.ErrorCode() == "AccessDenied" || (errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden) {
+			return fmt.Errorf("access denied (%s): the credentials in use may not read it: %w", ae.ErrorCode(), err)
+		}
 		return fmt.Errorf("%s: %s: %w", ae.ErrorCode(), ae.ErrorMessage(), err)
 	}
 	return err

@@ -42,6 +42,9 @@ type Faults struct {
 	// FailKeys always fail, every attempt, with 500: objects that stay
 	// unreadable after retries.
 	FailKeys []string
+	// Forbidden answers every request 403 AccessDenied, as S3 answers
+	// credentials that may not read the bucket.
+	Forbidden bool
 }
 
 // FaultProxy is an HTTP proxy on 127.0.0.1 in front of an S3 server that
@@ -103,6 +106,11 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if p.faults.Forbidden {
+		p.Injected.Add(1)
+		s3Error(w, http.StatusForbidden, "AccessDenied", "Access Denied")
+		return
 	}
 	isGet := r.Method == http.MethodGet && !strings.Contains(r.URL.RawQuery, "list-type") &&
 		!strings.Contains(r.URL.RawQuery, "versions") && strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1
