@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -89,6 +90,7 @@ func (o *outputs) abort() {
 // finish writes the reports and swaps the events folder in.
 func (o *outputs) finish(run report.Run, res *analyzer.Result) error {
 	defer o.root.Close()
+	run.CommandLine = redactCommandLine(run.CommandLine)
 	if err := o.events.Close(); err != nil {
 		o.root.RemoveAll(o.tmp)
 		return fmt.Errorf("write events: %w", err)
@@ -118,6 +120,22 @@ func (o *outputs) finish(run report.Run, res *analyzer.Result) error {
 		}
 	}
 	return nil
+}
+
+// urlUserinfo matches the user information of a URL: what
+// "--endpoint-url https://KEY:SECRET@host" carries.
+var urlUserinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@`)
+
+// redactCommandLine hides user information in the URLs of the command
+// line the reports record. The SDK ignores it and signs with the
+// credential chain, so such a run works, and its reports must not carry
+// the secret.
+func redactCommandLine(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = urlUserinfo.ReplaceAllString(a, "${1}REDACTED@")
+	}
+	return out
 }
 
 // inputsHash is an order-independent hash of what a run read: the sum,
