@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -54,11 +55,16 @@ type DirSource struct {
 	name   string
 	root   *os.Root
 	bucket string
+
+	indexOnce sync.Once
+	idx       *copyIndex
+	idxErr    error
 }
 
 var (
-	_ Source   = (*DirSource)(nil)
-	_ Bucketed = (*DirSource)(nil)
+	_ Source        = (*DirSource)(nil)
+	_ Bucketed      = (*DirSource)(nil)
+	_ VersionOpener = (*DirSource)(nil)
 )
 
 // OpenDir opens the directory dir as a Source. Access is confined to dir
@@ -102,11 +108,29 @@ func (s *DirSource) String() string { return s.name }
 // Bucket is the bucket named in StateDir/source.json, or "".
 func (s *DirSource) Bucket() string { return s.bucket }
 
-// List implements Source. Within a folder, entries come in name order.
+// List implements Source. Within a folder, the files come in name order,
+// then what the copy's manifest adds (see ListOptions.Versions and
+// OpenVersion): objects acquire stored off their keys, and with
+// opts.Versions noncurrent versions and delete markers.
 func (s *DirSource) List(ctx context.Context, opts ListOptions, fn func(Object) error) error {
 	if opts.Delimiter != "" && opts.Delimiter != "/" {
 		return fmt.Errorf("list %s: delimiter %q not supported", s.name, opts.Delimiter)
 	}
+	dirs := map[string]bool{}
+	err := s.listFiles(ctx, opts, func(o Object) error {
+		if o.IsPrefix {
+			dirs[o.Key] = true
+		}
+		return fn(o)
+	})
+	if err != nil {
+		return err
+	}
+	return s.listIndex(ctx, opts, dirs, fn)
+}
+
+// listFiles lists the files of the copy below opts.Prefix.
+func (s *DirSource) listFiles(ctx context.Context, opts ListOptions, fn func(Object) error) error {
 	dir, namePrefix := "", opts.Prefix
 	if i := strings.LastIndexByte(opts.Prefix, '/'); i >= 0 {
 		dir, namePrefix = opts.Prefix[:i], opts.Prefix[i+1:]
@@ -189,22 +213,26 @@ func (s *DirSource) Open(ctx context.Context, key string) (io.ReadCloser, Metada
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
+	idx, err := s.index()
+	if err != nil {
+		return nil, nil, err
+	}
+	if i, ok := idx.offKey[key]; ok {
+		// Stored off its key by acquire: a key that is not a usable
+		// path, or one whose path a folder took.
+		e := &idx.entries[i]
+		f, err := s.openFile(e.Path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open %s: %w", key, err)
+		}
+		return f, normalizeMetadata(e.Metadata), nil
+	}
 	if !fs.ValidPath(key) || key == StateDir || strings.HasPrefix(key, StateDir+"/") {
 		return nil, nil, fmt.Errorf("open %s: key is not a path in %s: %w", key, s.name, ErrNotExist)
 	}
-	f, err := s.fsys.Open(key)
+	f, err := s.openFile(key)
 	if err != nil {
-		if noSuchPath(err) {
-			err = fmt.Errorf("%w: %w", ErrNotExist, err)
-		}
 		return nil, nil, fmt.Errorf("open %s: %w", key, err)
-	}
-	if info, err := f.Stat(); err == nil && !info.Mode().IsRegular() {
-		f.Close()
-		if info.IsDir() {
-			return nil, nil, fmt.Errorf("open %s: a folder, not an object: %w", key, ErrNotExist)
-		}
-		return nil, nil, fmt.Errorf("open %s: not a regular file", key)
 	}
 	meta, err := s.metadata(key)
 	if err != nil {
@@ -212,6 +240,25 @@ func (s *DirSource) Open(ctx context.Context, key string) (io.ReadCloser, Metada
 		return nil, nil, fmt.Errorf("open %s: %w", key, err)
 	}
 	return f, meta, nil
+}
+
+// openFile opens the regular file at name in the copy.
+func (s *DirSource) openFile(name string) (fs.File, error) {
+	f, err := s.fsys.Open(name)
+	if err != nil {
+		if noSuchPath(err) {
+			err = fmt.Errorf("%w: %w", ErrNotExist, err)
+		}
+		return nil, err
+	}
+	if info, err := f.Stat(); err == nil && !info.Mode().IsRegular() {
+		f.Close()
+		if info.IsDir() {
+			return nil, fmt.Errorf("a folder, not an object: %w", ErrNotExist)
+		}
+		return nil, errors.New("not a regular file")
+	}
+	return f, nil
 }
 
 func (s *DirSource) metadata(key string) (Metadata, error) {

@@ -67,6 +67,12 @@ type ScanOptions struct {
 	// Versions lists every object version and delete marker (see
 	// ListOptions.Versions); used by acquire.
 	Versions bool
+	// Noncurrent lists as Versions does but delivers only what a plain
+	// listing does not show: noncurrent versions and delete markers (see
+	// Object.Current). A consumer that has read the current objects scans
+	// again with it for their history. A delete marker is delivered with
+	// nothing read; a version is read with VersionOpener.
+	Noncurrent bool
 	// Skip, if not nil, is asked about each listed object before it is
 	// opened, from the worker goroutines: it must be safe for concurrent
 	// use. An object it skips is never opened; it is delivered as a Result
@@ -171,6 +177,7 @@ func Walk[T any](ctx context.Context, src Source, opts ScanOptions, process func
 	if opts.Prefix != "" && !strings.HasSuffix(opts.Prefix, "/") {
 		opts.Prefix += "/"
 	}
+	opts.Versions = opts.Versions || opts.Noncurrent
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -281,10 +288,10 @@ func fetch(ctx context.Context, src Source, opts ScanOptions, obj Object) *Resul
 // the failure the transport's.
 func fetchOnce(ctx context.Context, src Source, opts ScanOptions, obj Object) (r *Result, transient bool) {
 	r = &Result{Object: obj, Location: ParseKey(obj.Key)}
-	if r.Location.Kind == KindOther {
+	if r.Location.Kind == KindOther || obj.DeleteMarker {
 		return r, false
 	}
-	body, meta, err := src.Open(ctx, obj.Key)
+	body, meta, err := openObject(ctx, src, obj)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, false
@@ -328,6 +335,18 @@ func fetchOnce(ctx context.Context, src Source, opts ScanOptions, obj Object) (r
 		return r, true
 	}
 	return r, false
+}
+
+// openObject opens obj: the current object, or the version it is.
+func openObject(ctx context.Context, src Source, obj Object) (io.ReadCloser, Metadata, error) {
+	if obj.Current() {
+		return src.Open(ctx, obj.Key)
+	}
+	vo, ok := src.(VersionOpener)
+	if !ok {
+		return nil, nil, fmt.Errorf("open %s version %s: %s does not keep versions", obj.Key, obj.VersionID, src)
+	}
+	return vo.OpenVersion(ctx, obj.Key, obj.VersionID)
 }
 
 // lister walks the bucket: discovery of AWSLogs/ folders, accounts and
@@ -374,6 +393,9 @@ func (l *lister) run(ctx context.Context) error {
 }
 
 func (l *lister) emit(ctx context.Context, obj Object) error {
+	if l.opts.Noncurrent && obj.Current() {
+		return nil
+	}
 	l.opts.Progress.Listed.Add(1)
 	select {
 	case l.jobs <- obj:

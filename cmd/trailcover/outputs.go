@@ -152,7 +152,14 @@ func (h *inputsHash) add(r *ingest.Result) {
 	if r.Location.Kind != ingest.KindOther {
 		content = hex.EncodeToString(r.Body.SHA256[:])
 	}
-	d := sha256.Sum256([]byte(r.Object.Key + "\n" + strconv.FormatInt(r.Object.Size, 10) + "\n" + content))
+	name := r.Object.Key
+	switch {
+	case r.Object.DeleteMarker:
+		name += "\x00delete marker " + r.Object.VersionID
+	case !r.Object.Current():
+		name += "\x00version " + r.Object.VersionID
+	}
+	d := sha256.Sum256([]byte(name + "\n" + strconv.FormatInt(r.Object.Size, 10) + "\n" + content))
 	var carry uint64
 	for i := 3; i >= 0; i-- {
 		h.sum[i], carry = bits.Add64(h.sum[i], binary.BigEndian.Uint64(d[i*8:]), carry)
