@@ -85,6 +85,11 @@ type ObjectCounts struct {
 	InsightFiles int
 	Other        int
 	Unreadable   int
+	// NoncurrentVersions and DeleteMarkers count the version history a
+	// scan with ingest.ScanOptions.Noncurrent delivered; they are not
+	// part of Listed.
+	NoncurrentVersions int
+	DeleteMarkers      int
 }
 
 // RecordCounts counts records read and those whose eventID was seen
@@ -145,6 +150,7 @@ type Analyzer struct {
 	unreadable []unreadableObject
 	checks     []check
 	integrity  *integrity
+	history    *history
 	// newestLog is the newest log file-name time seen; a snapshot keeps
 	// the eventIDs of the days before it (dedupeDays).
 	newestLog time.Time
@@ -155,7 +161,9 @@ type Analyzer struct {
 
 // unreadableObject is what an unreadable-object finding reports.
 type unreadableObject struct {
-	key      string
+	key string
+	// versionID is set for a noncurrent version.
+	versionID string
 	loc      ingest.Location
 	err      string
 	size     int64
@@ -175,6 +183,7 @@ func New(cfg Config) *Analyzer {
 		cfg:      cfg,
 		seen:     map[uint64]int32{},
 		accounts: map[string]*accountState{},
+		history:  newHistory(),
 	}
 	a.checks = newChecks(cfg)
 	for _, c := range a.checks {
@@ -208,7 +217,16 @@ func (a *Analyzer) account(id string) *accountState {
 // verdict is VerdictUnverified (the earlier run's events table has it).
 // An object that changed since is analyzed anew in place of the old one,
 // and reported.
+//
+// A noncurrent version or delete marker (see ingest.Object.Current) is
+// history: delivered after every current object, it annotates the
+// findings about its key, and a version's records are analysed like any
+// others (each eventID counts once). Its verdict is its own bytes'
+// against the digest that lists the key.
 func (a *Analyzer) Observe(r *ingest.Result) Verdict {
+	if !r.Object.Current() {
+		return a.observeHistory(r)
+	}
 	if a.ledger != nil {
 		if a.ledger.present(r.Object) || r.Skipped {
 			return VerdictUnverified
@@ -235,6 +253,42 @@ func (a *Analyzer) Observe(r *ingest.Result) Verdict {
 	}
 	if a.ledger != nil {
 		a.ledger.add(r)
+	}
+	return v
+}
+
+// observeHistory takes in a noncurrent version or a delete marker.
+func (a *Analyzer) observeHistory(r *ingest.Result) Verdict {
+	v := VerdictUnverified
+	if r.Object.DeleteMarker {
+		a.objects.DeleteMarkers++
+		a.history.add(r, v)
+		return v
+	}
+	a.objects.NoncurrentVersions++
+	kind := r.Location.Kind
+	if kind == ingest.KindLog || kind == ingest.KindInsight {
+		v = a.integrity.judgeVersion(r)
+	}
+	if r.Err != nil && kind != ingest.KindOther {
+		a.unreadable = append(a.unreadable, unreadableObject{
+			key:       r.Object.Key,
+			versionID: r.Object.VersionID,
+			loc:       r.Location,
+			err:       r.Err.Error(),
+			size:      r.Object.Size,
+			records:   len(r.Records),
+			tooLarge:  errors.Is(r.Err, ingest.ErrTooLarge),
+		})
+	}
+	a.history.add(r, v)
+	for i := range r.Records {
+		rec := &r.Records[i]
+		if a.record(rec) {
+			for _, c := range a.checks {
+				c.event(rec, r)
+			}
+		}
 	}
 	return v
 }
@@ -374,6 +428,10 @@ func (u *unreadableObject) finding() Finding {
 			"records":    u.records,
 		},
 	}
+	if u.versionID != "" {
+		f.Title += " (noncurrent version " + u.versionID + ")"
+		f.Evidence["version_id"] = u.versionID
+	}
 	if u.tooLarge {
 		f.Evidence["limit_reached"] = true
 	}
@@ -418,6 +476,7 @@ func (a *Analyzer) Finish(inv *ingest.Inventory) *Result {
 	for _, c := range a.checks {
 		c.finish(res)
 	}
+	res.Findings = append(res.Findings, a.history.annotate(res.Findings, a.cfg.Window)...)
 	for i := range res.Accounts {
 		acct := &res.Accounts[i]
 		acct.CoveragePercent, acct.HasCoverage = res.CoveragePercent(acct.Account)

@@ -55,6 +55,11 @@ const (
 	KindGlobalEventsOff  = "global-events-missing"
 	KindLoggingChanged   = "logging-changed"
 	KindUnreadableObject = "unreadable-object"
+	// KindObjectDeleted and KindObjectOverwritten come from a versioned
+	// bucket's history (analyze --versions): CloudTrail objects deleted,
+	// or written more than once, that no other finding reports.
+	KindObjectDeleted     = "object-deleted"
+	KindObjectOverwritten = "object-overwritten"
 )
 
 // Finding is one problem found in the archive, with its evidence.

@@ -766,13 +766,19 @@ func (in *integrity) missingLink(d *digestState, prevKey string) {
 		// the oldest one seen were never part of it.
 		return
 	}
-	in.addMissing(c, prevKey, ploc.Time, map[string]any{
+	ev := map[string]any{
 		"missing_key":    prevKey,
 		"pointed_to_by":  d.key,
 		"inferred":       false,
 		"expected_start": stamp(ploc.Time.Add(-digestPeriod)),
 		"expected_end":   stamp(ploc.Time),
-	})
+	}
+	if d.prevHash != nil {
+		// What the missing digest hashed to: a surviving copy (a
+		// noncurrent version) is the original if it matches.
+		ev["expected_sha256"] = strings.ToLower(*d.prevHash)
+	}
+	in.addMissing(c, prevKey, ploc.Time, ev)
 	if older == nil {
 		return
 	}
@@ -1135,6 +1141,37 @@ func (in *integrity) judgeLog(r *ingest.Result) Verdict {
 		}))
 	}
 	return VerdictModified
+}
+
+// judgeVersion gives a noncurrent version of a log file its verdict
+// against the digests that list its key, as judgeLog would, without
+// counting it in a chain or reporting it: the current object (or its
+// absence) is what the chain counts, and the version annotates that.
+func (in *integrity) judgeVersion(r *ingest.Result) Verdict {
+	if !in.verified {
+		in.verify()
+	}
+	var best *listing
+	for _, l := range in.listings[r.Object.Key] {
+		if in.usable(l) && better(l, best) {
+			best = l
+		}
+	}
+	if best == nil {
+		loc := r.Location
+		s := in.scopes[scopeKey{loc.Prefix, loc.OrgID, loc.Account, loc.Region}]
+		if loc.Kind == ingest.KindLog && s != nil && len(s.chains) > 0 && s.usable && loc.Time.Before(s.latestDigest.Add(-pendingMargin)) {
+			return VerdictUnlisted
+		}
+		return VerdictUnverified
+	}
+	if hex.EncodeToString(r.Body.SHA256[:]) != best.hash || r.Body.Trailing > 0 {
+		return VerdictModified
+	}
+	if !best.digest.result.trusted {
+		return VerdictUnverified
+	}
+	return VerdictValid
 }
 
 // better reports whether listing l judges a file better than best: a

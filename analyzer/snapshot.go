@@ -117,6 +117,13 @@ type objectsSnap struct {
 	Unreadable   int `json:"unreadable"`
 }
 
+// snapObjects is what a snapshot keeps of the object counts: not the
+// version history, which each run reads whole.
+func snapObjects(o ObjectCounts) objectsSnap {
+	return objectsSnap{Listed: o.Listed, LogFiles: o.LogFiles, DigestFiles: o.DigestFiles,
+		InsightFiles: o.InsightFiles, Other: o.Other, Unreadable: o.Unreadable}
+}
+
 type recordsSnap struct {
 	Total      int `json:"total"`
 	Duplicates int `json:"duplicates"`
@@ -347,7 +354,7 @@ func (a *Analyzer) WriteSnapshot(w io.Writer) error {
 	st := &stateFile{
 		Config:    stateConfigOf(a.cfg),
 		Runs:      a.ledger.runs,
-		Objects:   objectsSnap(a.objects),
+		Objects:   snapObjects(a.objects),
 		Records:   recordsSnap(a.records),
 		NewestLog: a.newestLog.UTC(),
 	}
@@ -836,7 +843,8 @@ func (a *Analyzer) load(sr *stateReader) error {
 			return err
 		}
 	}
-	a.objects = ObjectCounts(st.Objects)
+	a.objects = ObjectCounts{Listed: st.Objects.Listed, LogFiles: st.Objects.LogFiles, DigestFiles: st.Objects.DigestFiles,
+		InsightFiles: st.Objects.InsightFiles, Other: st.Objects.Other, Unreadable: st.Objects.Unreadable}
 	a.records = RecordCounts(st.Records)
 	a.newestLog = st.NewestLog
 	for _, s := range st.Accounts {

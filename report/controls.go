@@ -104,7 +104,7 @@ func Controls(run Run, res *analyzer.Result) []Control {
 			kinds: []string{
 				analyzer.KindDigestChainBreak, analyzer.KindDigestMissing, analyzer.KindDigestInvalid,
 				analyzer.KindLogFileMissing, analyzer.KindLogFileModified, analyzer.KindLogFileUnlisted,
-				analyzer.KindUnreadableObject,
+				analyzer.KindUnreadableObject, analyzer.KindObjectDeleted, analyzer.KindObjectOverwritten,
 			},
 			judge: func(_ Run, res *analyzer.Result, found int) (Status, string) {
 				unverifiable := 0

@@ -77,6 +77,10 @@ type EventRow struct {
 	// from and its position in the file's Records array.
 	ObjectKey   string `parquet:"object_key"`
 	RecordIndex int32  `parquet:"record_index"`
+	// ObjectVersionID is the S3 version ID of a noncurrent version the
+	// record was read from (analyze --versions); NULL for the current
+	// object.
+	ObjectVersionID *string `parquet:"object_version_id,optional"`
 	// ObjectKind is "log" or "insight".
 	ObjectKind string `parquet:"object_kind,dict"`
 	// ObjectTime is the delivery slot in the file name.
@@ -229,6 +233,9 @@ func (w *EventsWriter) write(r *ingest.Result, v analyzer.Verdict) error {
 		region:    validUTF8(r.Location.Region),
 		orgID:     optString(r.Location.OrgID),
 		integrity: string(v),
+	}
+	if !r.Object.Current() {
+		p.versionID = optString(validUTF8(r.Object.VersionID))
 	}
 	p.objectTime = optTime(r.Location.Time)
 	for i := range r.Records {
@@ -420,6 +427,7 @@ type provenance struct {
 	orgID                      *string
 	objectTime                 *time.Time
 	integrity                  string
+	versionID                  *string
 }
 
 // perColumnCost is the estimate of a column's bookkeeping per row (levels,
@@ -478,15 +486,16 @@ func newEventRow(rec *ingest.Record, i int, p *provenance) (EventRow, int64) {
 		EdgeDeviceDetails:   optJSON(rec.EdgeDeviceDetails),
 		InsightDetails:      optJSON(rec.InsightDetails),
 
-		ObjectKey:   p.key,
-		RecordIndex: int32(min(i, 1<<31-1)),
-		ObjectKind:  p.kind,
-		ObjectTime:  p.objectTime,
-		AccountID:   p.account,
-		Region:      p.region,
-		OrgID:       p.orgID,
-		Integrity:   p.integrity,
-		EventTime:   optTime(rec.Time),
+		ObjectKey:       p.key,
+		ObjectVersionID: p.versionID,
+		RecordIndex:     int32(min(i, 1<<31-1)),
+		ObjectKind:      p.kind,
+		ObjectTime:      p.objectTime,
+		AccountID:       p.account,
+		Region:          p.region,
+		OrgID:           p.orgID,
+		Integrity:       p.integrity,
+		EventTime:       optTime(rec.Time),
 	}
 	size := int64(len(rec.EventVersion) + len(rec.EventTime) + len(rec.EventSource) +
 		len(rec.EventName) + len(rec.AWSRegion) + len(rec.SourceIPAddress) +
@@ -497,7 +506,7 @@ func newEventRow(rec *ingest.Record, i int, p *provenance) (EventRow, int64) {
 		len(u.Raw) + len(rec.RequestParameters) + len(rec.ResponseElements) +
 		len(rec.AdditionalEventData) + len(rec.ServiceEventDetails) + len(rec.Resources) +
 		len(rec.Addendum) + len(rec.TLSDetails) + len(rec.EdgeDeviceDetails) +
-		len(rec.InsightDetails) + len(p.key) +
+		len(rec.InsightDetails) + len(p.key) + optLen(p.versionID) +
 		// userIdentity's fields are written twice: as columns, and
 		// within user_identity.
 		len(u.Raw))
@@ -506,7 +515,7 @@ func newEventRow(rec *ingest.Record, i int, p *provenance) (EventRow, int64) {
 }
 
 // eventColumns is the number of columns of EventRow (a test checks it).
-const eventColumns = 51
+const eventColumns = 52
 
 // ref is nil for "" and s otherwise: the row points into the record.
 // Strings decoded by encoding/json are valid UTF-8 already.
@@ -564,4 +573,12 @@ func validUTF8(s string) string {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// optLen is the length of an optional string.
+func optLen(s *string) int {
+	if s == nil {
+		return 0
+	}
+	return len(*s)
 }

@@ -121,6 +121,10 @@ type Objects struct {
 	InsightFiles int `json:"insight_files"`
 	Other        int `json:"other"`
 	Unreadable   int `json:"unreadable"`
+	// NoncurrentVersions and DeleteMarkers count the bucket's version
+	// history, read with --versions; they are not part of Listed.
+	NoncurrentVersions int `json:"noncurrent_versions"`
+	DeleteMarkers      int `json:"delete_markers"`
 }
 
 // Records counts records read. InWindow counts those analysed: first of
@@ -175,6 +179,9 @@ func NewSummary(run Run, res *analyzer.Result) Summary {
 			InsightFiles: res.Objects.InsightFiles,
 			Other:        res.Objects.Other,
 			Unreadable:   res.Objects.Unreadable,
+
+			NoncurrentVersions: res.Objects.NoncurrentVersions,
+			DeleteMarkers:      res.Objects.DeleteMarkers,
 		},
 		Records: Records{
 			Total:      res.Records.Total,

@@ -30,6 +30,8 @@ type analyzeConfig struct {
 	publicKeys     []string
 	failOn         analyzer.Severity
 	hivePartitions bool
+	// versions is --versions: read the bucket's version history too.
+	versions bool
 	// state is --state: the file an incremental analysis goes on from.
 	state string
 }
@@ -65,6 +67,7 @@ func parseAnalyzeFlags(args []string, stderr io.Writer, now time.Time) (*analyze
 	fs.Var(&expect, "expect-regions", "regions every account must log (default: the partition's regions that need no opt-in, plus opt-in regions in use)")
 	fs.Var(&keys, "public-keys", "`FILE` with the output of aws cloudtrail list-public-keys (repeatable)")
 	fs.StringVar(&failOn, "fail-on", "high", "exit 3 if any finding is at or above this `SEVERITY` (info, low, medium, high, critical)")
+	fs.BoolVar(&cfg.versions, "versions", false, "also read the bucket's version history (S3 with versioning, or a copy made by acquire --versions): deleted and overwritten log files that survive as noncurrent versions are reported, their records analysed")
 	fs.StringVar(&cfg.state, "state", "", "incremental runs: `FILE` holding the analysis so far (created by the first run); read only objects not analyzed before, report on everything since the first run")
 	positional, err := withConfig(fs, args, "source")
 	if err != nil {
@@ -281,19 +284,19 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 	display := startProgress(progress, stderr, log, now)
 	defer display.Stop()
 	skipped := 0
-	for _, kinds := range [][]ingest.Kind{
-		{ingest.KindDigest},
-		{ingest.KindLog, ingest.KindInsight, ingest.KindOther},
-	} {
-		part, err := ingest.Scan(ctx, src, ingest.ScanOptions{
-			Prefix:   prefix,
-			Window:   window,
-			Accounts: cfg.accounts,
-			Workers:  cfg.workers,
-			Kinds:    kinds,
-			Progress: progress,
-			Skip:     skip,
-		}, func(r *ingest.Result) error {
+	// With --versions, a third phase reads the version history: after
+	// every current object, so that it annotates what they showed.
+	phases := []ingest.ScanOptions{
+		{Kinds: []ingest.Kind{ingest.KindDigest}, Skip: skip},
+		{Kinds: []ingest.Kind{ingest.KindLog, ingest.KindInsight, ingest.KindOther}, Skip: skip},
+	}
+	if cfg.versions {
+		phases = append(phases, ingest.ScanOptions{Kinds: []ingest.Kind{ingest.KindDigest, ingest.KindLog, ingest.KindInsight}, Noncurrent: true})
+	}
+	for _, phase := range phases {
+		opts := phase
+		opts.Prefix, opts.Window, opts.Accounts, opts.Workers, opts.Progress = prefix, window, cfg.accounts, cfg.workers, progress
+		part, err := ingest.Scan(ctx, src, opts, func(r *ingest.Result) error {
 			if r.Skipped {
 				// Analyzed by an earlier run: it counts in the inputs
 				// as it was read then, and its records are in that
@@ -315,7 +318,9 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 		if err != nil {
 			return fmt.Errorf("scan %s: %w", src, err)
 		}
-		inv.Scopes = append(inv.Scopes, part.Scopes...)
+		if !opts.Noncurrent {
+			inv.Scopes = append(inv.Scopes, part.Scopes...)
+		}
 	}
 	display.Stop()
 	if len(inv.Scopes) == 0 {
