@@ -291,3 +291,33 @@ func TestAnalyzeVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeVersionsIncremental: --versions with --state reads the
+// version history on every run (it is not part of the state), so a second
+// run with nothing new reports the same history as the first.
+func TestAnalyzeVersionsIncremental(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an S3 server")
+	}
+	va := newVersionedArchive(t)
+	state := filepath.Join(t.TempDir(), "state")
+	args := []string{"--public-keys", filepath.Join(va.dir, ".trailcover", "public-keys.json"), "--versions", "--state", state,
+		"--endpoint-url", va.srv.Endpoint, "s3://" + va.bucket}
+	first := analyzeVersions(t, args...)
+	second := analyzeVersions(t, args...)
+	for i, s := range []map[string]any{first.summary, second.summary} {
+		objects := s["objects"].(map[string]any)
+		if objects["noncurrent_versions"] != 3.0 || objects["delete_markers"] != 2.0 {
+			t.Errorf("run %d: objects %v, want 3 noncurrent versions and 2 delete markers", i+1, objects)
+		}
+		for kind, key := range map[string]string{"log-file-missing": va.deleted, "log-file-modified": va.rewritten, "digest-missing": va.digest} {
+			f := findingAbout(s, kind, key)
+			if f == nil || f["evidence"].(map[string]any)["original_version_id"] == nil {
+				t.Errorf("run %d: %s %s: %v, want the original named", i+1, kind, key, f)
+			}
+		}
+	}
+	if len(second.versions) != 2 {
+		t.Errorf("second run wrote events from versions of %v, want both originals again", second.versions)
+	}
+}
