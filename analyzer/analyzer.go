@@ -164,11 +164,11 @@ type unreadableObject struct {
 	key string
 	// versionID is set for a noncurrent version.
 	versionID string
-	loc      ingest.Location
-	err      string
-	size     int64
-	records  int
-	tooLarge bool
+	loc       ingest.Location
+	err       string
+	size      int64
+	records   int
+	tooLarge  bool
 }
 
 type accountState struct {
