@@ -99,15 +99,8 @@ func ParseKey(key string) Location {
 	if !(ok1 && ok2 && ok3 && ok4 && ok5) {
 		return loc
 	}
-	var kind Kind
-	switch folder {
-	case folderLog:
-		kind = KindLog
-	case folderDigest:
-		kind = KindDigest
-	case folderInsight:
-		kind = KindInsight
-	default:
+	kind, ok := kindOfFolder(folder)
+	if !ok {
 		return loc
 	}
 	// From here on the key claims to be CloudTrail's; every mismatch is an
@@ -252,13 +245,7 @@ func (l Location) ObjectKey() string {
 	if l.OrgID != "" {
 		b.WriteString(l.OrgID + "/")
 	}
-	folder := folderLog
-	switch l.Kind {
-	case KindDigest:
-		folder = folderDigest
-	case KindInsight:
-		folder = folderInsight
-	}
+	folder := folderOf(l.Kind)
 	t := l.Time.UTC()
 	b.WriteString(l.Account + "/" + folder + "/" + l.Region + "/" + t.Format("2006/01/02") + "/")
 	b.WriteString(l.Account + "_" + folder + "_" + l.Region + "_")
@@ -282,15 +269,35 @@ func (l Location) RegionFolder() string {
 	if l.OrgID != "" {
 		b.WriteString(l.OrgID + "/")
 	}
-	folder := folderLog
-	switch l.Kind {
-	case KindDigest:
-		folder = folderDigest
-	case KindInsight:
-		folder = folderInsight
-	}
+	folder := folderOf(l.Kind)
 	b.WriteString(l.Account + "/" + folder + "/" + l.Region + "/")
 	return b.String()
+}
+
+// kindOfFolder is the kind of object CloudTrail delivers to the account
+// folder named folder, if it is one of CloudTrail's.
+func kindOfFolder(folder string) (Kind, bool) {
+	switch folder {
+	case folderLog:
+		return KindLog, true
+	case folderDigest:
+		return KindDigest, true
+	case folderInsight:
+		return KindInsight, true
+	}
+	return KindOther, false
+}
+
+// folderOf is the account folder CloudTrail delivers objects of kind to
+// (log files' for any kind that is not a digest or Insights file).
+func folderOf(kind Kind) string {
+	switch kind {
+	case KindDigest:
+		return folderDigest
+	case KindInsight:
+		return folderInsight
+	}
+	return folderLog
 }
 
 // cutLast splits s at its last slash: cutLast("a/b/c") = "c", "a/b", true.

@@ -514,15 +514,8 @@ func (l *lister) account(ctx context.Context, base string, units chan<- *unit) e
 	}
 	byRegion := map[string]*unit{}
 	for _, k := range kinds {
-		var kind Kind
-		switch lastSegment(k) {
-		case folderLog:
-			kind = KindLog
-		case folderDigest:
-			kind = KindDigest
-		case folderInsight:
-			kind = KindInsight
-		default:
+		kind, ok := kindOfFolder(lastSegment(k))
+		if !ok {
 			continue
 		}
 		if len(l.opts.Kinds) > 0 && !slices.Contains(l.opts.Kinds, kind) {
