@@ -86,8 +86,10 @@ func (s *DirSource) readIndex() (*copyIndex, error) {
 		if err := json.Unmarshal(b, &e); err != nil {
 			return nil, fmt.Errorf("%s: %s line %d: %w", s.name, ManifestFile, line, err)
 		}
-		if e.Error != "" {
-			continue // never copied: nothing to read
+		if e.Error != "" || (e.IsLatest && !e.DeleteMarker && e.Path == e.Key) {
+			// Never copied, or at its key, where the file system
+			// lists it.
+			continue
 		}
 		if e.DeleteMarker {
 			e.Path = ""
