@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -398,9 +399,13 @@ func IsRegion(s string) bool {
 
 // IsTrailName reports whether s follows CloudTrail's trail naming rules:
 // 3 to 128 ASCII letters, digits, '.', '_' or '-', starting and ending with
-// a letter or digit, with no two of '.', '_', '-' next to each other.
+// a letter or digit, with no two of '.', '_', '-' next to each other, and
+// not in IP address form.
 func IsTrailName(s string) bool {
 	if len(s) < 3 || len(s) > 128 || !isAlnum(s[0]) || !isAlnum(s[len(s)-1]) {
+		return false
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -163,12 +163,12 @@ func TestIsRegion(t *testing.T) {
 }
 
 func TestIsTrailName(t *testing.T) {
-	for _, n := range []string{"foo", "my_trail.v2", "PBMMAccel-Org-Trail", strings.Repeat("a", 128)} {
+	for _, n := range []string{"foo", "my_trail.v2", "PBMMAccel-Org-Trail", strings.Repeat("a", 128), "1.2.3", "10.0.0.1.5"} {
 		if !IsTrailName(n) {
 			t.Errorf("IsTrailName(%q) = false, want true", n)
 		}
 	}
-	for _, n := range []string{"ab", "_ab", "ab_", "a__b", "a.-b", "a/b", strings.Repeat("a", 129), "tr ail"} {
+	for _, n := range []string{"ab", "_ab", "ab_", "a__b", "a.-b", "a/b", strings.Repeat("a", 129), "tr ail", "192.168.0.1", "10.0.0.255"} {
 		if IsTrailName(n) {
 			t.Errorf("IsTrailName(%q) = true, want false", n)
 		}
