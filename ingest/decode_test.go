@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -125,6 +126,23 @@ func TestDecodeLogBad(t *testing.T) {
 		{name: "trailing garbage", data: append(gz(t, twoRecords), "junk"...), records: 2, trailing: true},
 		{name: "invalid utf-8 kept", data: gz(t, "{\"Records\":[{\"userAgent\":\"\xff\xfe\"}]}"), records: 1},
 		{name: "other members skipped", data: gz(t, `{"Meta":{"x":[1,"]"]},"Records":[{}],"More":null}`), records: 1},
+		{name: "invalid escape in another member", data: gz(t, `{"Meta":"\q","Records":[{}]}`), wantErr: `top-level member "Meta" is not valid JSON`},
+		{name: "bad number in another member", data: gz(t, `{"Records":[{}],"Meta":[01]}`), wantErr: `top-level member "Meta" is not valid JSON`, records: 1},
+		{name: "other member too large", data: gz(t, `{"Meta":"`+strings.Repeat("x", 2000)+`","Records":[{}]}`), opts: DecodeOptions{MaxRecord: 1000}, wantErr: `top-level member "Meta" larger than 1000 bytes`, isTooBig: true},
+		{name: "records nested in another member", data: gz(t, `{"Meta":{"Records":[{},{}]},"Records":[{}]}`), records: 1},
+		{name: "escaped member name", data: gz(t, `{"Rec\u006frds":[{}]}`), records: 1},
+		{name: "invalid escape in a member name", data: gz(t, `{"R\x":1,"Records":[{}]}`), wantErr: "invalid member name"},
+		{name: "control character in a member name", data: gz(t, "{\"R\x01\":1,\"Records\":[{}]}"), wantErr: "invalid member name"},
+		// Two members taken for Records: the first one's records are read,
+		// and the file is an error (TestDecodeLogRecordsTwice).
+		{name: "records twice", data: gz(t, `{"Records":[{"eventID":"a"}],"Records":[{"eventID":"b"},{"eventID":"c"}]}`), wantErr: `"Records" appears twice`, records: 1},
+		{name: "records null, then records", data: gz(t, `{"Records":null,"Records":[{}]}`), wantErr: `"Records" appears twice`},
+		{name: "records twice, escaped", data: gz(t, `{"Records":[{}],"Rec\u006frds":[{}]}`), wantErr: `"Records" appears twice`, records: 1},
+		{name: "records twice, far apart", data: gz(t, `{"Records":[{}],"Meta":{"Records":[]},"More":1,"Records":[]}`), wantErr: `"Records" appears twice`, records: 1},
+		{name: "lower case after", data: gz(t, `{"Records":[{}],"records":[{},{}]}`), wantErr: `"Records" appears twice, the second time as "records"`, records: 1},
+		{name: "lower case before", data: gz(t, `{"records":[{},{}],"Records":[{}]}`), wantErr: `"Records" appears twice, first as "records"`},
+		{name: "long s after", data: gz(t, `{"Records":[{}],"Recordſ":[{},{}]}`), wantErr: `"Records" appears twice`, records: 1},
+		{name: "upper case alone", data: gz(t, `{"RECORDS":[{}]}`), wantErr: `no Records array ("RECORDS" is not "Records")`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -158,6 +176,104 @@ func TestDecodeLogBad(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDecodeLogRecordsTwice: a file with two Records members holds one
+// set of records for some readers and another for others. encoding/json
+// keeps the last member (matching names without regard to case); DecodeLog
+// reads the first, then stops with an error that names the condition, so
+// the file cannot pass as a clean log whichever side a reader picks. This
+// is where DecodeLog intentionally differs from encoding/json.
+func TestDecodeLogRecordsTwice(t *testing.T) {
+	for _, second := range []string{"Records", "records", `Rec\u006frds`} {
+		t.Run(second, func(t *testing.T) {
+			file := `{"Records":[{"eventID":"shown"}],"` + second + `":[{"eventID":"hidden-1"},{"eventID":"hidden-2"}]}` + "\n"
+			recs, body, err := decodeAll(t, gz(t, file), DecodeOptions{})
+			var de *DecodeError
+			if !errors.As(err, &de) || !strings.Contains(err.Error(), `"Records" appears twice`) {
+				t.Fatalf("err = %v, want a *DecodeError saying \"Records\" appears twice", err)
+			}
+			if want := int64(strings.LastIndex(file, `"`+second+`"`) + len(second) + 2); de.Offset != want {
+				t.Errorf("error at byte %d, want %d (after the second member's name)", de.Offset, want)
+			}
+			if len(recs) != 1 || recs[0].EventID != "shown" {
+				t.Errorf("records %+v, want the first member's one record", recs)
+			}
+			// The body is read to the end, as after any decode error, so
+			// that its hash can still be checked against a digest.
+			if want := sha256.Sum256([]byte(file)); body.SHA256 != want || body.Size != int64(len(file)) {
+				t.Errorf("body = %+v, want the whole file's size and hash", body)
+			}
+			var ref struct{ Records []Record }
+			if err := json.Unmarshal([]byte(file), &ref); err != nil {
+				t.Fatal(err)
+			}
+			if len(ref.Records) != 2 || ref.Records[0].EventID != "hidden-1" {
+				t.Errorf("encoding/json read %+v; the test assumes it keeps the last member", ref.Records)
+			}
+		})
+	}
+}
+
+// TestDecodeLogReuse: DecodeLog pools its buffers, gzip decompressor and
+// record decoder. Whatever one decoder decoded before, with whatever
+// limits and however it ended, the next file decodes to the same records,
+// body and error as with a fresh decoder.
+func TestDecodeLogReuse(t *testing.T) {
+	good := gz(t, twoRecords)
+	long := `{"Records":[{"eventID":"long","userAgent":"` + strings.Repeat("u", 70000) + `","requestParameters":{"a":"` + strings.Repeat(`\"`, 40000) + `"}},` + twoRecordsRecord0 + `]}`
+	inputs := []struct {
+		name string
+		data []byte
+		opts DecodeOptions
+	}{
+		{"gzip", good, DecodeOptions{}},
+		{"plain", []byte(twoRecords), DecodeOptions{}},
+		{"long records", gz(t, long), DecodeOptions{}},
+		{"long records, plain", []byte(long), DecodeOptions{}},
+		{"record too large", gz(t, long), DecodeOptions{MaxRecord: 50000}},
+		{"gzip bomb", gz(t, `{"Records":[`+strings.Repeat(`{"eventID":"x"},`, 5000)+`{}]}`), DecodeOptions{MaxDecompressed: 5000}},
+		{"truncated gzip", good[:len(good)/2], DecodeOptions{}},
+		{"corrupt gzip", corrupt(good), DecodeOptions{}},
+		{"second gzip member", append(gz(t, twoRecords), gz(t, `{"Records":[{"eventID":"evil"}]}`)...), DecodeOptions{}},
+		{"records twice", gz(t, `{"Records":[{"eventID":"a"}],"Records":[{"eventID":"b"}]}`), DecodeOptions{}},
+		{"bad record", gz(t, `{"Records":[{"eventName":5},{"eventName":"ok"}]}`), DecodeOptions{}},
+		{"empty", nil, DecodeOptions{}},
+	}
+	type outcome struct {
+		recs []Record
+		body Body
+		err  string
+	}
+	decode := func(ld *logDecoder, i int) outcome {
+		defer ld.tidy()
+		var recs []Record
+		body, err := ld.decodeLog(bytes.NewReader(inputs[i].data), inputs[i].opts, true, func(r *Record) error {
+			recs = append(recs, *r)
+			return nil
+		})
+		return outcome{recs, body, fmt.Sprint(err)}
+	}
+	want := make([]outcome, len(inputs))
+	for i := range inputs {
+		want[i] = decode(newLogDecoder(), i)
+	}
+	for i := range inputs {
+		for j := range inputs {
+			ld := newLogDecoder()
+			decode(ld, i)
+			got := decode(ld, j)
+			if got.err != want[j].err || got.body != want[j].body || len(got.recs) != len(want[j].recs) {
+				t.Fatalf("%s after %s: %d records, %+v, %s; alone: %d records, %+v, %s", inputs[j].name, inputs[i].name,
+					len(got.recs), got.body, got.err, len(want[j].recs), want[j].body, want[j].err)
+			}
+			for k := range got.recs {
+				if d := diffRecords(got.recs[k], want[j].recs[k]); d != "" {
+					t.Fatalf("%s after %s: record %d: %s", inputs[j].name, inputs[i].name, k, d)
+				}
+			}
+		}
 	}
 }
 
@@ -456,6 +572,8 @@ func FuzzDecodeLog(f *testing.F) {
 	f.Add([]byte(twoRecords))
 	f.Add(append(gz(f, twoRecords), gz(f, `{"Records":[]}`)...))
 	f.Add([]byte(`{"Records":[{"a":[{"b":"\"]"}]}],"x":{}}`))
+	f.Add([]byte(`{"Records":[{}],"Meta":{"Records":[]},"records":[{},{}]}`))
+	f.Add([]byte(`{"x":["\u00e9",1e5,true],"Rec\u006frds":[{}]}`))
 	addFilesFromTestdata(f, 40)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n := 0
@@ -478,7 +596,11 @@ func FuzzDecodeLog(f *testing.F) {
 				t.Fatal("plain body: hash differs from sha256 of the input")
 			}
 			// What the scanner accepted as a whole, encoding/json must
-			// accept too, with as many records.
+			// accept too, with as many records. Not the other way round:
+			// the scanner rejects files with two members encoding/json
+			// takes for Records, of which encoding/json keeps the last
+			// (see TestDecodeLogRecordsTwice), and files without a
+			// "Records" spelt so.
 			var ref struct{ Records []json.RawMessage }
 			if err := json.Unmarshal(data, &ref); err != nil {
 				t.Fatalf("scanner accepted what encoding/json rejects: %v", err)

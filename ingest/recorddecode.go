@@ -90,6 +90,20 @@ func newRecordDecoder() *recordDecoder {
 	return &recordDecoder{seed: maphash.MakeSeed()}
 }
 
+// release lets go of the last record's bytes and of buffers that one
+// unusual record made large, before d is pooled. The cache of repeated
+// strings stays: strings are immutable, so sharing them with the next
+// file's records is as safe as within one file.
+func (d *recordDecoder) release() {
+	d.data = nil
+	if cap(d.buf) > 64<<10 {
+		d.buf = nil
+	}
+	if cap(d.stack) > 64<<10 {
+		d.stack = nil
+	}
+}
+
 // errSyntax is wrapped by errors about malformed JSON.
 var errSyntax = errors.New("invalid JSON")
 

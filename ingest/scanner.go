@@ -1,11 +1,14 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/bits"
+	"strings"
 )
 
 // scanner splits a CloudTrail file, {"Records":[...], ...}, into the raw
@@ -48,8 +51,37 @@ const (
 	maxScanBuffer = 32 << 10
 )
 
+// maxPooledRecord bounds the record buffer a pooled scanner keeps.
+const maxPooledRecord = 1 << 20
+
 func newScanner(r io.Reader, maxRecord int) *scanner {
-	return &scanner{r: r, buf: make([]byte, minScanBuffer), max: maxRecord, stack: make([]byte, 0, 32)}
+	s := new(scanner)
+	s.reset(r, maxRecord)
+	return s
+}
+
+// reset readies s to scan r as a new scanner would, keeping its buffers.
+// The read buffer keeps its memory but starts at minScanBuffer again, so
+// that a scanner reads in the same sizes however it was used before.
+func (s *scanner) reset(r io.Reader, maxRecord int) {
+	buf := s.buf
+	if cap(buf) < minScanBuffer || cap(buf) > maxScanBuffer {
+		buf = make([]byte, minScanBuffer)
+	}
+	stack := s.stack
+	if stack == nil {
+		stack = make([]byte, 0, 32)
+	}
+	*s = scanner{r: r, buf: buf[:minScanBuffer], max: maxRecord, rec: s.rec[:0], stack: stack[:0]}
+}
+
+// release drops what s holds of its last input and callback, and a
+// record buffer that one large record made large.
+func (s *scanner) release() {
+	s.r, s.inPlace = nil, nil
+	if cap(s.rec) > maxPooledRecord {
+		s.rec = nil
+	}
 }
 
 var errNotCloudTrail = errors.New("not a CloudTrail log: no Records array")
@@ -72,9 +104,14 @@ func (s *scanner) fill() bool {
 		s.pos, s.end = 0, n
 	}
 	if s.end == len(s.buf) || (len(s.buf) < maxScanBuffer && s.off >= 2*int64(len(s.buf))) {
-		buf := make([]byte, 2*len(s.buf))
-		copy(buf, s.buf[:s.end])
-		s.buf = buf
+		if n := 2 * len(s.buf); n <= cap(s.buf) {
+			// A reused buffer: its memory is there already.
+			s.buf = s.buf[:n]
+		} else {
+			buf := make([]byte, n)
+			copy(buf, s.buf[:s.end])
+			s.buf = buf
+		}
 	}
 	for {
 		n, err := s.r.Read(s.buf[s.end:])
@@ -132,13 +169,41 @@ func (s *scanner) expect(c byte, what string) error {
 	return nil
 }
 
+// recordsMember is the one top-level member CloudTrail writes.
+const recordsMember = "Records"
+
 // records walks the envelope and calls fn with each element of the
-// top-level "Records" array. Other top-level members are skipped.
+// top-level "Records" array.
+//
+// Member names are unescaped before they are compared, as every JSON
+// reader does, so "Rec\u006frds" is "Records". A file CloudTrail wrote has
+// exactly one Records member, so anything that makes readers disagree on
+// which records the file holds is an error, not something to pick a side
+// in silently:
+//
+//   - A second "Records" member. encoding/json, Python and jq keep the
+//     last one, this scanner the first, and a streaming reader may yield
+//     both. The records of the first have been passed to fn when the
+//     error is returned; those of the second never are.
+//   - A member whose name is "Records" only without regard to case
+//     ("records", "RECORDS", "Recordſ"), beside a "Records" member, in
+//     either order: encoding/json matches names that way and takes it
+//     for the array, case-sensitive readers do not. Alone it is not read
+//     (CloudTrail's name is case-sensitive) and the file has no Records
+//     array, which is an error too.
+//
+// Other top-level members, before or after Records, are skipped without
+// an error: every reader agrees that they hold no records, and CloudTrail
+// may one day add some. They are held to JSON's grammar all the same
+// (see skipMember), so that a file encoding/json rejects is not read here
+// as a clean log.
 func (s *scanner) records(fn func(raw []byte, index int) error) error {
 	if err := s.expect('{', "at the start of a CloudTrail file"); err != nil {
 		return err
 	}
 	found := false
+	// seen is the name of the first member taken for Records, as spelt.
+	seen := ""
 	for first := true; ; first = false {
 		c, ok := s.peek()
 		if !ok {
@@ -157,16 +222,23 @@ func (s *scanner) records(fn func(raw []byte, index int) error) error {
 		if err != nil {
 			return err
 		}
+		isRecords := strings.EqualFold(name, recordsMember)
+		if isRecords && seen != "" {
+			return s.fail("%s", twiceMessage(seen, name))
+		}
 		if err := s.expect(':', "after a member name"); err != nil {
 			return err
 		}
-		if name != "Records" || found {
-			if err := s.value(false); err != nil {
+		if !isRecords || name != recordsMember {
+			if isRecords {
+				seen = name
+			}
+			if err := s.skipMember(name); err != nil {
 				return err
 			}
 			continue
 		}
-		found = true
+		found, seen = true, name
 		if err := s.array(fn); err != nil {
 			return err
 		}
@@ -178,9 +250,53 @@ func (s *scanner) records(fn func(raw []byte, index int) error) error {
 		return s.readErr("")
 	}
 	if !found {
+		if seen != "" {
+			return &DecodeError{Err: fmt.Errorf("%w (%q is not %q)", errNotCloudTrail, seen, recordsMember)}
+		}
 		return &DecodeError{Err: errNotCloudTrail}
 	}
 	return nil
+}
+
+// skipMember passes over the value of a top-level member other than
+// Records. value checks structure only (brackets, commas, colons); the
+// record decoder checks the rest of each record, but nothing would check
+// the strings and numbers of a member that is skipped, so it is kept, up
+// to the record size limit, and checked whole. CloudTrail writes no such
+// member, so this costs nothing on its files.
+func (s *scanner) skipMember(name string) error {
+	s.rec = s.rec[:0]
+	err := s.value(true)
+	var raw []byte
+	if err == nil {
+		raw, err = s.kept()
+	}
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return s.fail("top-level member %q larger than %d bytes: %w", name, s.max, ErrTooLarge)
+	case err != nil:
+		return err
+	case !json.Valid(raw):
+		return s.fail("top-level member %q is not valid JSON", name)
+	}
+	s.rec = s.rec[:0]
+	if cap(s.rec) > 4<<20 {
+		s.rec = nil
+	}
+	return nil
+}
+
+// twiceMessage says that a file has a second member taken for Records,
+// and how each was spelt when that is not "Records".
+func twiceMessage(first, second string) string {
+	msg := `"Records" appears twice`
+	switch {
+	case first != recordsMember:
+		msg += fmt.Sprintf(", first as %q", first)
+	case second != recordsMember:
+		msg += fmt.Sprintf(", the second time as %q", second)
+	}
+	return msg + ": JSON readers differ on which one holds the records"
 }
 
 func (s *scanner) array(fn func(raw []byte, index int) error) error {
@@ -289,12 +405,32 @@ func (s *scanner) key() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	name := string(raw)
-	s.rec = s.rec[:0]
-	if len(name) > 1024 {
-		return "", s.fail("member name of %d bytes", len(name))
+	defer func() { s.rec = s.rec[:0] }()
+	if len(raw) > 1024 {
+		return "", s.fail("member name of %d bytes", len(raw))
 	}
-	return name[1 : len(name)-1], nil
+	if bytes.IndexByte(raw, '\\') < 0 && !hasControl(raw) {
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	// Names are compared unescaped, so that "Rec\u006frds" is "Records"
+	// here as in any JSON reader. str passed over escapes without
+	// checking them; an invalid one, or a control character left
+	// unescaped, makes the name (and the file) invalid JSON.
+	var name string
+	if err := json.Unmarshal(raw, &name); err != nil {
+		return "", s.fail("invalid member name %q", raw)
+	}
+	return name, nil
+}
+
+// hasControl reports whether b holds a byte that JSON strings must escape.
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
 }
 
 // What value expects next.
