@@ -53,6 +53,10 @@ type S3Options struct {
 	Credentials aws.CredentialsProvider
 }
 
+// maxIdleConns is how many idle connections to S3 are kept for reuse:
+// more than any sensible --workers.
+const maxIdleConns = 256
+
 // S3Source reads a bucket through the S3 API with the standard AWS
 // credential chain (environment, shared profile, SSO, IMDS).
 type S3Source struct {
@@ -115,6 +119,11 @@ func NewS3Source(ctx context.Context, url string, opts S3Options) (*S3Source, er
 	} else {
 		loadOpts = append(loadOpts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 			tr.ResponseHeaderTimeout = opts.ResponseTimeout
+			// The SDK keeps 10 idle connections per host; with more
+			// workers than that, connections would be closed and
+			// opened again (TCP and TLS handshakes) all run long.
+			tr.MaxIdleConns = max(tr.MaxIdleConns, maxIdleConns)
+			tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, maxIdleConns)
 		})))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
