@@ -1082,7 +1082,12 @@ func (in *integrity) judgeLog(r *ingest.Result) Verdict {
 		return VerdictUnverified
 	}
 	if best == nil {
-		return in.unlisted(r, s)
+		v := in.unlisted(r, s)
+		if v != VerdictUnlisted && r.Body.Trailing > 0 {
+			// Nothing to judge it by, yet its shape shows it changed.
+			return in.appended(r)
+		}
+		return v
 	}
 	d := best.digest
 	actual := ""
@@ -1201,6 +1206,41 @@ func (in *integrity) usable(l *listing) bool {
 	return l.bucket == expectedBucket(in.cfg, d)
 }
 
+// appended reports a file no usable digest lists whose gzip member is
+// followed by more bytes. CloudTrail writes a log file as one gzip member,
+// so the rest was added after delivery, whether or not a digest could
+// tell: a second member holds records that readers decoding every member
+// (gunzip, most gzip libraries) see, and trailcover, as digests, does
+// not.
+func (in *integrity) appended(r *ingest.Result) Verdict {
+	loc := r.Location
+	if !in.cfg.Window.Contains(loc.Time) {
+		return VerdictModified
+	}
+	f := Finding{
+		Kind:     KindLogFileModified,
+		Severity: High,
+		Account:  loc.Account,
+		Region:   loc.Region,
+		Start:    loc.Time,
+		End:      loc.Time,
+		Title:    "Log file modified: " + r.Object.Key,
+		Detail: fmt.Sprintf("No digest lists this file, but %d bytes follow its gzip member. CloudTrail writes a log file as one gzip member: "+
+			"the bytes were appended after delivery. Readers that decode every gzip member see what they hold; trailcover reads the first member only.", r.Body.Trailing),
+		Evidence: map[string]any{
+			"object_key":     r.Object.Key,
+			"actual_sha256":  hex.EncodeToString(r.Body.SHA256[:]),
+			"trailing_bytes": r.Body.Trailing,
+			"size":           r.Object.Size,
+		},
+	}
+	if r.Err != nil {
+		f.Evidence["error"] = r.Err.Error()
+	}
+	in.logFindings = append(in.logFindings, f)
+	return VerdictModified
+}
+
 // unlisted judges a file no usable digest lists.
 func (in *integrity) unlisted(r *ingest.Result, s *scopeState) Verdict {
 	loc := r.Location
@@ -1239,6 +1279,10 @@ func (in *integrity) unlisted(r *ingest.Result, s *scopeState) Verdict {
 	ev := map[string]any{"object_key": r.Object.Key, "sha256": hex.EncodeToString(r.Body.SHA256[:]), "size": r.Object.Size}
 	if r.Err != nil {
 		ev["error"] = r.Err.Error()
+	}
+	if r.Body.Trailing > 0 {
+		ev["trailing_bytes"] = r.Body.Trailing
+		where += fmt.Sprintf("; and %d bytes follow its gzip member, which CloudTrail never writes", r.Body.Trailing)
 	}
 	in.logFindings = append(in.logFindings, in.logFinding(c, Finding{
 		Kind:     KindLogFileUnlisted,

@@ -234,15 +234,16 @@ func hostileCorpus() []hostileObject {
 			data: func() []byte {
 				return append(gzipped([]byte(oneRecord("multimember-1-genuine", "us-east-1", "01:19"))), gzipped([]byte(oneRecord("multimember-1-injected", "us-east-1", "01:19")))...)
 			}, listed: true,
-			records: []string{"multimember-1-genuine"}, absent: []string{"multimember-1-injected"},
-			outcome: "first member read, the injected record never; no finding: no digest lists it (see us-west-2)",
+			records: []string{"multimember-1-genuine"}, absent: []string{"multimember-1-injected"}, findings: []string{"log-file-modified"},
+			outcome: "first member read, the injected record never; log-file-modified: no digest lists it, but bytes follow its gzip member, which CloudTrail never writes",
 		},
 		{
 			key: logKey("us-east-1", "0125", "TrailingGarbage1"), what: "a valid gzip log file followed by bytes that are not gzip",
 			data: func() []byte {
 				return append(gzipped([]byte(oneRecord("trailing-1-genuine", "us-east-1", "01:24"))), []byte("\nGARBAGE appended after the gzip member\x00\xff\xfe")...)
 			}, listed: true,
-			records: []string{"trailing-1-genuine"}, outcome: "read; no finding: no digest lists it (see us-west-2)",
+			records: []string{"trailing-1-genuine"}, findings: []string{"log-file-modified"},
+			outcome: "read; log-file-modified: bytes follow its gzip member",
 		},
 		{
 			key: logKey("us-east-1", "0130", "NotCloudTrail001"), what: "JSON that is not CloudTrail: an AWS Config snapshot",
