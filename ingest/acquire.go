@@ -118,12 +118,11 @@ func Acquire(ctx context.Context, src Source, dir string, opts AcquireOptions, f
 	if err != nil {
 		return stats, err
 	}
-	journal, err := root.OpenFile(journalFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	journal, err := openJournal(root)
 	if err != nil {
-		return stats, fmt.Errorf("acquire: open journal: %w", err)
+		return stats, err
 	}
 	defer journal.Close()
-	jw := bufio.NewWriter(journal)
 
 	// Workers read known (what earlier runs recorded) while the consumer
 	// records this run's entries in done; the manifest merges both.
@@ -160,7 +159,9 @@ func Acquire(ctx context.Context, src Source, dir string, opts AcquireOptions, f
 		if err != nil {
 			return err
 		}
-		if _, err := jw.Write(append(line, '\n')); err != nil {
+		// One write per entry: a kill loses no entry already
+		// written, and cannot leave half of one.
+		if _, err := journal.Write(append(line, '\n')); err != nil {
 			return fmt.Errorf("acquire: journal: %w", err)
 		}
 		if fn != nil {
@@ -168,11 +169,8 @@ func Acquire(ctx context.Context, src Source, dir string, opts AcquireOptions, f
 		}
 		return nil
 	})
-	// The journal is flushed whatever happened: what was copied stays
+	// The journal is synced whatever happened: what was copied stays
 	// recorded for the next run.
-	if ferr := jw.Flush(); ferr != nil && err == nil {
-		err = fmt.Errorf("acquire: journal: %w", ferr)
-	}
 	if serr := journal.Sync(); serr != nil && err == nil {
 		err = fmt.Errorf("acquire: journal: %w", serr)
 	}
@@ -432,7 +430,12 @@ func loadManifests(root *os.Root) (map[string]ManifestEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("acquire: %w", err)
 		}
-		entries, err := ReadManifest(f)
+		var entries []ManifestEntry
+		if name == journalFile {
+			entries, err = readJournal(f)
+		} else {
+			entries, err = ReadManifest(f)
+		}
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("acquire: %s: %w", name, err)
@@ -444,8 +447,67 @@ func loadManifests(root *os.Root) (map[string]ManifestEntry, error) {
 	return known, nil
 }
 
-// ReadManifest reads manifest lines. A torn last line (a kill while
-// journalling) is ignored; any other bad line is an error.
+// readJournal reads the journal's entries, passing over lines that are
+// not one: an entry that was lost only means that its object is
+// fetched again, so a damaged journal never stops a run from resuming.
+func readJournal(r io.Reader) ([]ManifestEntry, error) {
+	var entries []ManifestEntry
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		var e ManifestEntry
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Key != "" {
+			entries = append(entries, e)
+		}
+	}
+	return entries, sc.Err()
+}
+
+// openJournal opens the journal for appending, first cutting off a last
+// line without its newline, the end of a write that a crash or a full
+// disk cut short: appended to, it would join the next entry into one
+// line that is neither.
+func openJournal(root *os.Root) (*os.File, error) {
+	f, err := root.OpenFile(journalFile, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("acquire: open journal: %w", err)
+	}
+	keep, size, err := completeLines(f)
+	if err == nil && keep < size {
+		err = f.Truncate(keep)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("acquire: journal: %w", err)
+	}
+	return f, nil
+}
+
+// completeLines returns the length of f up to the end of its last
+// newline, reading backwards from the end, and its size.
+func completeLines(f *os.File) (keep, size int64, err error) {
+	info, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	size = info.Size()
+	buf := make([]byte, 64<<10)
+	for end := size; end > 0; {
+		start := max(0, end-int64(len(buf)))
+		chunk := buf[:end-start]
+		if _, err := f.ReadAt(chunk, start); err != nil {
+			return 0, 0, err
+		}
+		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+			return start + int64(i) + 1, size, nil
+		}
+		end = start
+	}
+	return 0, size, nil
+}
+
+// ReadManifest reads manifest lines. A torn last line (a write cut
+// short) is ignored; any other bad line is an error.
 func ReadManifest(r io.Reader) ([]ManifestEntry, error) {
 	var entries []ManifestEntry
 	sc := bufio.NewScanner(r)
