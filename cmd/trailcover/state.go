@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/trailcover/trailcover/analyzer"
 )
@@ -16,7 +17,9 @@ import (
 // Analyzer restored from it, or, when it does not exist yet, a new one
 // that keeps state. A file of another analysis is a usage error; a
 // damaged one an error: either way the user removes it to start over.
+// The caller holds the state's lock (lockState).
 func restoreState(name string, cfg analyzer.Config, log *slog.Logger) (*analyzer.Analyzer, error) {
+	removeStateTemps(name)
 	f, err := os.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		log.Info("no state yet: this run starts the analysis", "state", name, "start", cfg.Window.Start)
@@ -46,7 +49,7 @@ func restoreState(name string, cfg analyzer.Config, log *slog.Logger) (*analyzer
 // always a whole state, this run's or the previous one's. The snapshot
 // streams to the file; it is never held whole in memory.
 func saveState(name string, a *analyzer.Analyzer) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
+	f, err := os.CreateTemp(filepath.Dir(name), stateTempPrefix(name)+"*")
 	if err != nil {
 		return fmt.Errorf("--state: %w", err)
 	}
@@ -70,4 +73,24 @@ func saveState(name string, a *analyzer.Analyzer) error {
 		return fmt.Errorf("--state %s: %w", name, err)
 	}
 	return nil
+}
+
+// stateTempPrefix begins the names of the temporary files saveState
+// writes the state name to.
+func stateTempPrefix(name string) string { return "." + filepath.Base(name) + ".tmp-" }
+
+// removeStateTemps removes the temporary files that runs killed while
+// saving the state name left beside it. Only a run that holds the
+// state's lock writes one, so none of them is being written.
+func removeStateTemps(name string) {
+	dir, prefix := filepath.Dir(name), stateTempPrefix(name)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
