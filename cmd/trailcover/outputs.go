@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/bits"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -52,14 +54,7 @@ func newOutputs(dir string, partitioned bool, window ingest.Window) (*outputs, e
 	if err != nil {
 		return nil, fmt.Errorf("open output directory: %w", err)
 	}
-	// Folders of earlier runs that were killed are removed.
-	if entries, err := os.ReadDir(dir); err == nil {
-		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), eventsTmpPrefix) {
-				root.RemoveAll(e.Name())
-			}
-		}
-	}
+	clearKilledRun(root, dir)
 	o := &outputs{dir: dir, root: root, tmp: eventsTmpPrefix + strings.ToLower(rand.Text()[:10])}
 	if err := root.Mkdir(o.tmp, 0o755); err != nil {
 		root.Close()
@@ -67,6 +62,33 @@ func newOutputs(dir string, partitioned bool, window ingest.Window) (*outputs, e
 	}
 	o.events = report.NewEventsWriter(o.openEvents, report.EventsOptions{Partitioned: partitioned, Window: window})
 	return o, nil
+}
+
+// clearKilledRun removes what a run that was killed left in --out: its
+// events folder, and the files writeFileAtomic had not yet renamed. A run
+// killed between moving the old events folder aside and moving its own
+// in left no events folder: the old one is put back, so that the outputs
+// stay the previous run's if this run fails too.
+func clearKilledRun(root *os.Root, dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	_, err = root.Lstat(eventsDir)
+	restore := errors.Is(err, fs.ErrNotExist)
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case restore && strings.HasPrefix(name, eventsTmpPrefix+"old-") && e.IsDir():
+			restore = root.Rename(name, eventsDir) != nil
+		case strings.HasPrefix(name, eventsTmpPrefix):
+			root.RemoveAll(name)
+		case e.Type().IsRegular() && slices.ContainsFunc([]string{summaryFile, htmlFile, findingsFile, coverageFile}, func(out string) bool {
+			return strings.HasPrefix(name, "."+out+".tmp-")
+		}):
+			root.Remove(name)
+		}
+	}
 }
 
 // openEvents creates one Parquet file of the events table. Paths come from
