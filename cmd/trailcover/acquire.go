@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -51,6 +53,16 @@ flags:`)
 		return err
 	}
 	log := newLogger(stderr, cfg.logFormat)
+	// Two acquisitions into one copy would mix their journals and clear
+	// each other's downloads.
+	if err := os.MkdirAll(filepath.Join(dir, ingest.StateDir), 0o755); err != nil {
+		return fmt.Errorf("acquire: %w", err)
+	}
+	unlock, err := takeLock(filepath.Join(dir, ingest.StateDir, "acquire.lock"), "acquire "+dir, false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	src, err := ingest.NewS3Source(ctx, source, ingest.S3Options{EndpointURL: cfg.endpointURL})
 	if err != nil {
 		return err

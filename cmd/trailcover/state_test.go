@@ -435,3 +435,22 @@ func TestStateRefused(t *testing.T) {
 		t.Errorf("a second run while the state is locked: %v", err)
 	}
 }
+
+// TestAcquireRefusedWhileLocked: a second acquisition into a copy another
+// run is writing stops before it touches anything.
+func TestAcquireRefusedWhileLocked(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, ingest.StateDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := takeLock(filepath.Join(dir, ingest.StateDir, "acquire.lock"), "test", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	var stderr bytes.Buffer
+	err = run(t.Context(), []string{"acquire", "--endpoint-url", "http://127.0.0.1:1", "s3://bucket", dir}, &bytes.Buffer{}, &stderr, time.Now)
+	if err == nil || !strings.Contains(err.Error(), "another trailcover run holds") {
+		t.Errorf("acquire into a locked copy: %v, want refused", err)
+	}
+}
