@@ -98,6 +98,10 @@ type RecordCounts struct {
 	Total      int
 	Duplicates int
 	InWindow   int
+	// DedupeFrom, when not zero, is the oldest event day whose eventIDs
+	// were still held when the run ended: the duplicate set outgrew
+	// maxSeen and the oldest days were forgotten (see forgetOldest).
+	DedupeFrom time.Time
 }
 
 // Account is what the archive shows of one account.
@@ -145,12 +149,15 @@ type Analyzer struct {
 	// seen maps the 64-bit hash of each eventID seen to the day of its
 	// event (days since the Unix epoch): 12 bytes an event where the ID
 	// itself would take 50, and what a snapshot keeps of recent days.
-	seen       map[uint64]int32
-	accounts   map[string]*accountState
-	unreadable []unreadableObject
-	checks     []check
-	integrity  *integrity
-	history    *history
+	seen map[uint64]int32
+	// forgotBefore: eventIDs of days before it were dropped from seen
+	// (forgetOldest); 0 when none were.
+	forgotBefore int32
+	accounts     map[string]*accountState
+	unreadable   []unreadableObject
+	checks       []check
+	integrity    *integrity
+	history      *history
 	// newestLog is the newest log file-name time seen; a snapshot keeps
 	// the eventIDs of the days before it (dedupeDays).
 	newestLog time.Time
@@ -383,12 +390,56 @@ func (a *Analyzer) record(rec *ingest.Record) bool {
 			return false
 		}
 		a.seen[h] = dayOf(rec.Time)
+		if len(a.seen) > maxSeen {
+			a.forgetOldest()
+		}
 	}
 	if rec.Time.IsZero() || !a.cfg.Window.Contains(rec.Time) {
 		return false
 	}
 	a.records.InWindow++
 	return true
+}
+
+// maxSeen bounds the eventIDs held for telling duplicates apart: about
+// 16 bytes each in the map, so some 64 MiB, whatever the archive's size.
+// A 10 GB archive holds some 50 million events.
+var maxSeen = 4 << 20 // a variable for tests
+
+// forgetOldest makes room in the duplicate set: it forgets the eventIDs
+// of the oldest event days until a quarter of maxSeen is free.
+// CloudTrail's duplicates (a record delivered twice, an event two trails
+// log) arrive within hours of each other and the scan reads each region
+// oldest day first, so what is forgotten is what no duplicate will meet;
+// the summary says from which day duplicates were still told apart. The
+// same horizon bounds what a snapshot keeps (dedupeDays).
+func (a *Analyzer) forgetOldest() {
+	perDay := map[int32]int{}
+	for _, d := range a.seen {
+		perDay[d]++
+	}
+	days := make([]int32, 0, len(perDay))
+	for d := range perDay {
+		days = append(days, d)
+	}
+	slices.Sort(days)
+	keep := len(a.seen)
+	cutoff := days[len(days)-1] + 1 // everything, if one day alone is too many
+	for _, d := range days {
+		if keep <= maxSeen*3/4 {
+			cutoff = d
+			break
+		}
+		keep -= perDay[d]
+	}
+	for h, d := range a.seen {
+		if d < cutoff {
+			delete(a.seen, h)
+		}
+	}
+	if cutoff > a.forgotBefore {
+		a.forgotBefore = cutoff
+	}
 }
 
 // eventIDHash is the 64-bit FNV-1a hash of an eventID. Two of a billion
@@ -446,6 +497,9 @@ func (u *unreadableObject) finding() Finding {
 // found.
 func (a *Analyzer) Finish(inv *ingest.Inventory) *Result {
 	res := &Result{Objects: a.objects, Records: a.records}
+	if a.forgotBefore != 0 {
+		res.Records.DedupeFrom = time.Unix(int64(a.forgotBefore)*86400, 0).UTC()
+	}
 	if inv != nil {
 		res.Scopes = inv.Scopes
 		for _, s := range inv.Scopes {

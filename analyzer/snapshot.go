@@ -355,7 +355,7 @@ func (a *Analyzer) WriteSnapshot(w io.Writer) error {
 		Config:    stateConfigOf(a.cfg),
 		Runs:      a.ledger.runs,
 		Objects:   snapObjects(a.objects),
-		Records:   recordsSnap(a.records),
+		Records:   recordsSnap{Total: a.records.Total, Duplicates: a.records.Duplicates, InWindow: a.records.InWindow},
 		NewestLog: a.newestLog.UTC(),
 	}
 	st.Config.WindowStart, st.Config.WindowEnd = a.cfg.Window.Start.UTC(), a.cfg.Window.End.UTC()
@@ -845,7 +845,7 @@ func (a *Analyzer) load(sr *stateReader) error {
 	}
 	a.objects = ObjectCounts{Listed: st.Objects.Listed, LogFiles: st.Objects.LogFiles, DigestFiles: st.Objects.DigestFiles,
 		InsightFiles: st.Objects.InsightFiles, Other: st.Objects.Other, Unreadable: st.Objects.Unreadable}
-	a.records = RecordCounts(st.Records)
+	a.records = RecordCounts{Total: st.Records.Total, Duplicates: st.Records.Duplicates, InWindow: st.Records.InWindow}
 	a.newestLog = st.NewestLog
 	for _, s := range st.Accounts {
 		acct := a.account(s.Account)

@@ -133,6 +133,10 @@ type Records struct {
 	Total      int `json:"total"`
 	Duplicates int `json:"duplicates"`
 	InWindow   int `json:"in_window"`
+	// DuplicatesCheckedFrom is set when the archive held more events than
+	// duplicate detection keeps in memory: duplicates were told apart
+	// among events from this day on, and may be counted twice before it.
+	DuplicatesCheckedFrom string `json:"duplicates_checked_from,omitempty"`
 }
 
 // Account is one account's coverage.
@@ -187,6 +191,8 @@ func NewSummary(run Run, res *analyzer.Result) Summary {
 			Total:      res.Records.Total,
 			Duplicates: res.Records.Duplicates,
 			InWindow:   res.Records.InWindow,
+
+			DuplicatesCheckedFrom: formatTime(res.Records.DedupeFrom),
 		},
 		Accounts:   []Account{},
 		Integrity:  Integrity{Chains: []SummaryChain{}},
