@@ -146,10 +146,10 @@ type Analyzer struct {
 	cfg     Config
 	objects ObjectCounts
 	records RecordCounts
-	// seen maps the 64-bit hash of each eventID seen to the day of its
-	// event (days since the Unix epoch): 12 bytes an event where the ID
-	// itself would take 50, and what a snapshot keeps of recent days.
-	seen map[uint64]int32
+	// seen holds the 64-bit hash of each eventID seen with the day of
+	// its event (days since the Unix epoch): 16 bytes an event where the
+	// ID itself would take 50, and what a snapshot keeps of recent days.
+	seen eventSet
 	// forgotBefore: eventIDs of days before it were dropped from seen
 	// (forgetOldest); 0 when none were.
 	forgotBefore int32
@@ -188,7 +188,6 @@ type accountState struct {
 func New(cfg Config) *Analyzer {
 	a := &Analyzer{
 		cfg:      cfg,
-		seen:     map[uint64]int32{},
 		accounts: map[string]*accountState{},
 		history:  newHistory(),
 	}
@@ -385,12 +384,11 @@ func (a *Analyzer) record(rec *ingest.Record) bool {
 	a.records.Total++
 	if rec.EventID != "" {
 		h := eventIDHash(rec.EventID)
-		if _, dup := a.seen[h]; dup {
+		if !a.seen.add(h, dayOf(rec.Time)) {
 			a.records.Duplicates++
 			return false
 		}
-		a.seen[h] = dayOf(rec.Time)
-		if len(a.seen) > maxSeen {
+		if a.seen.len() > maxSeen {
 			a.forgetOldest()
 		}
 	}
@@ -401,10 +399,10 @@ func (a *Analyzer) record(rec *ingest.Record) bool {
 	return true
 }
 
-// maxSeen bounds the eventIDs held for telling duplicates apart: about
-// 16 bytes each in the map, so some 64 MiB, whatever the archive's size.
+// maxSeen bounds the eventIDs held for telling duplicates apart: at most
+// 16 bytes each (eventSet), so some 32 MiB, whatever the archive's size.
 // A 10 GB archive holds some 50 million events.
-var maxSeen = 4 << 20 // a variable for tests
+var maxSeen = 2 << 20 // a variable for tests
 
 // forgetOldest makes room in the duplicate set: it forgets the eventIDs
 // of the oldest event days until a quarter of maxSeen is free.
@@ -415,15 +413,13 @@ var maxSeen = 4 << 20 // a variable for tests
 // same horizon bounds what a snapshot keeps (dedupeDays).
 func (a *Analyzer) forgetOldest() {
 	perDay := map[int32]int{}
-	for _, d := range a.seen {
-		perDay[d]++
-	}
+	a.seen.each(func(_ uint64, d int32) { perDay[d]++ })
 	days := make([]int32, 0, len(perDay))
 	for d := range perDay {
 		days = append(days, d)
 	}
 	slices.Sort(days)
-	keep := len(a.seen)
+	keep := a.seen.len()
 	cutoff := days[len(days)-1] + 1 // everything, if one day alone is too many
 	for _, d := range days {
 		if keep <= maxSeen*3/4 {
@@ -432,11 +428,7 @@ func (a *Analyzer) forgetOldest() {
 		}
 		keep -= perDay[d]
 	}
-	for h, d := range a.seen {
-		if d < cutoff {
-			delete(a.seen, h)
-		}
-	}
+	a.seen.keepFrom(cutoff)
 	if cutoff > a.forgotBefore {
 		a.forgotBefore = cutoff
 	}

@@ -26,8 +26,8 @@ func TestDuplicateSetBounded(t *testing.T) {
 	}
 	for day := range 10 {
 		a.Observe(result(day, 30))
-		if len(a.seen) > maxSeen {
-			t.Fatalf("day %d: %d eventIDs held, bound %d", day, len(a.seen), maxSeen)
+		if a.seen.len() > maxSeen {
+			t.Fatalf("day %d: %d eventIDs held, bound %d", day, a.seen.len(), maxSeen)
 		}
 	}
 	// The last two days are still held: their records again are
@@ -45,8 +45,8 @@ func TestDuplicateSetBounded(t *testing.T) {
 	// One day with more events than the bound: memory still bounded.
 	b := New(Config{})
 	b.Observe(result(0, 250))
-	if len(b.seen) > maxSeen {
-		t.Errorf("%d eventIDs held from one day, bound %d", len(b.seen), maxSeen)
+	if b.seen.len() > maxSeen {
+		t.Errorf("%d eventIDs held from one day, bound %d", b.seen.len(), maxSeen)
 	}
 
 	// Within the bound nothing is forgotten.
@@ -55,5 +55,49 @@ func TestDuplicateSetBounded(t *testing.T) {
 	c.Observe(result(0, 50))
 	if res := c.Finish(nil); res.Records.Duplicates != 50 || !res.Records.DedupeFrom.IsZero() {
 		t.Errorf("records %+v, want 50 duplicates and no horizon", res.Records)
+	}
+}
+
+// TestEventSet holds the set against a map through growth and forgetting.
+func TestEventSet(t *testing.T) {
+	var s eventSet
+	ref := map[uint64]int32{}
+	rng := uint64(7)
+	for i := range 20000 {
+		rng = rng*6364136223846793005 + 1442695040888963407
+		h := rng >> (i % 50) // many repeats among the small ones
+		if i%1000 == 0 {
+			h = 0
+		}
+		day := int32(i / 1000)
+		key := max(h, 1)
+		_, had := ref[key]
+		if added := s.add(h, day); added == had {
+			t.Fatalf("add(%d): added %v, held before %v", h, added, had)
+		}
+		if !had {
+			ref[key] = day
+		}
+		if i%5000 == 4999 {
+			s.keepFrom(day - 2)
+			for k, d := range ref {
+				if d < day-2 {
+					delete(ref, k)
+				}
+			}
+		}
+		if s.len() != len(ref) {
+			t.Fatalf("step %d: %d held, want %d", i, s.len(), len(ref))
+		}
+	}
+	got := map[uint64]int32{}
+	s.each(func(h uint64, d int32) { got[h] = d })
+	if len(got) != len(ref) {
+		t.Fatalf("each gave %d, want %d", len(got), len(ref))
+	}
+	for k, d := range ref {
+		if got[k] != d {
+			t.Fatalf("hash %d: day %d, want %d", k, got[k], d)
+		}
 	}
 }

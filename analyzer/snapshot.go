@@ -478,11 +478,11 @@ func (a *Analyzer) eachEventDay(yield func(any)) {
 		oldest = dayOf(a.newestLog) - dedupeDays
 	}
 	byDay := map[int32][]uint64{}
-	for h, d := range a.seen {
+	a.seen.each(func(h uint64, d int32) {
 		if d >= oldest {
 			byDay[d] = append(byDay[d], h)
 		}
-	}
+	})
 	days := make([]int32, 0, len(byDay))
 	for d := range byDay {
 		days = append(days, d)
@@ -866,7 +866,7 @@ func (a *Analyzer) load(sr *stateReader) error {
 			return fmt.Errorf("day %d: %d bytes", d.Day, len(d.Hashes))
 		}
 		for i := 0; i < len(d.Hashes); i += 8 {
-			a.seen[binary.BigEndian.Uint64(d.Hashes[i:])] = d.Day
+			a.seen.add(binary.BigEndian.Uint64(d.Hashes[i:]), d.Day)
 		}
 		return nil
 	})
