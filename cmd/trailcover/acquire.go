@@ -53,8 +53,13 @@ flags:`)
 		return err
 	}
 	log := newLogger(stderr, cfg.logFormat)
+	src, err := ingest.NewS3Source(ctx, source, ingest.S3Options{EndpointURL: cfg.endpointURL})
+	if err != nil {
+		return err
+	}
 	// Two acquisitions into one copy would mix their journals and clear
-	// each other's downloads.
+	// each other's downloads. Taken once the bucket is known to be
+	// readable, so that a failed run creates nothing.
 	if err := os.MkdirAll(filepath.Join(dir, ingest.StateDir), 0o755); err != nil {
 		return fmt.Errorf("acquire: %w", err)
 	}
@@ -63,10 +68,6 @@ flags:`)
 		return err
 	}
 	defer unlock()
-	src, err := ingest.NewS3Source(ctx, source, ingest.S3Options{EndpointURL: cfg.endpointURL})
-	if err != nil {
-		return err
-	}
 	progress := new(ingest.Progress)
 	display := startProgress(progress, stderr, log, now)
 	defer display.Stop()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/trailcover/trailcover/ingest"
+	"github.com/trailcover/trailcover/ingest/s3test"
 	"github.com/trailcover/trailcover/ingest/simulate"
 )
 
@@ -448,8 +449,11 @@ func TestAcquireRefusedWhileLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unlock()
+	srv := s3test.StartFake(t)
+	useServer(t, srv)
+	srv.CreateBucket(t, "bucket")
 	var stderr bytes.Buffer
-	err = run(t.Context(), []string{"acquire", "--endpoint-url", "http://127.0.0.1:1", "s3://bucket", dir}, &bytes.Buffer{}, &stderr, time.Now)
+	err = run(t.Context(), []string{"acquire", "--endpoint-url", srv.Endpoint, "s3://bucket", dir}, &bytes.Buffer{}, &stderr, time.Now)
 	if err == nil || !strings.Contains(err.Error(), "another trailcover run holds") {
 		t.Errorf("acquire into a locked copy: %v, want refused", err)
 	}
