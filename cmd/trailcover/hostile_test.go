@@ -956,6 +956,23 @@ func watchHeap() func() (inuse, sys uint64) {
 func readEventIDs(t *testing.T, dir string) map[string][]string {
 	t.Helper()
 	ids := map[string][]string{}
+	eachEventRow(t, dir, func(p string, row *report.EventRow) {
+		id := ""
+		if row.EventID != nil {
+			id = *row.EventID
+		}
+		ids[id] = append(ids[id], row.ObjectKey)
+		if field, ok := invalidUTF8(*row); !ok {
+			t.Errorf("%s: event %q: %s is not valid UTF-8, which DuckDB refuses in a string column", p, id, field)
+		}
+	})
+	return ids
+}
+
+// eachEventRow calls fn with every row of every events Parquet file below
+// dir, and the file's path.
+func eachEventRow(t *testing.T, dir string, fn func(path string, row *report.EventRow)) {
+	t.Helper()
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".parquet") {
 			return err
@@ -970,15 +987,8 @@ func readEventIDs(t *testing.T, dir string) map[string][]string {
 		rows := make([]report.EventRow, 256)
 		for {
 			n, err := r.Read(rows)
-			for _, row := range rows[:n] {
-				id := ""
-				if row.EventID != nil {
-					id = *row.EventID
-				}
-				ids[id] = append(ids[id], row.ObjectKey)
-				if field, ok := invalidUTF8(row); !ok {
-					t.Errorf("%s: event %q: %s is not valid UTF-8, which DuckDB refuses in a string column", p, id, field)
-				}
+			for i := range rows[:n] {
+				fn(p, &rows[i])
 			}
 			if err == io.EOF {
 				return nil
@@ -991,7 +1001,6 @@ func readEventIDs(t *testing.T, dir string) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ids
 }
 
 // findingKeys returns the keys of the objects a finding is about, as its

@@ -17,7 +17,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/trailcover/trailcover/ingest"
 	"github.com/trailcover/trailcover/ingest/s3test"
@@ -160,36 +159,11 @@ func analyzeVersions(t *testing.T, args ...string) versionRun {
 	}
 	delete(vr.summary, "source")
 	delete(vr.summary["run"].(map[string]any), "command_line")
-	err = filepath.WalkDir(filepath.Join(out, "events"), func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		r := parquet.NewGenericReader[report.EventRow](f)
-		defer r.Close()
-		rows := make([]report.EventRow, 256)
-		for {
-			n, err := r.Read(rows)
-			for _, row := range rows[:n] {
-				if row.ObjectVersionID != nil {
-					vr.versions[row.ObjectKey]++
-				}
-			}
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
+	eachEventRow(t, filepath.Join(out, "events"), func(_ string, row *report.EventRow) {
+		if row.ObjectVersionID != nil {
+			vr.versions[row.ObjectKey]++
 		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return vr
 }
 
