@@ -78,8 +78,20 @@ type ScanOptions struct {
 	// use. An object it skips is never opened; it is delivered as a Result
 	// with Skipped set and nothing read, so that the consumer still sees
 	// every listed object. Incremental runs skip what an earlier run read.
-	Skip   func(Object) bool
-	Decode DecodeOptions
+	Skip func(Object) bool
+	// ScopeDone, if not nil, makes the scan go one account and region at
+	// a time as far as the consumer can tell: all of a region's digests
+	// are delivered before any of its log or Insights files are listed,
+	// and ScopeDone is called, on the calling goroutine like fn, once
+	// every object listed in the region's folders has been delivered
+	// (Kind is unset in the Scope it gets). A consumer that judges log
+	// files against digests needs only one scan, and can let a region's
+	// state go when it is done: memory in proportion to the largest
+	// region, not to the archive. Regions are still listed and read
+	// several at once (Listers). An error from ScopeDone stops the scan
+	// as one from fn does.
+	ScopeDone func(Scope) error
+	Decode    DecodeOptions
 	// Progress, if not nil, is updated as the scan goes.
 	Progress *Progress
 }
@@ -181,8 +193,8 @@ func Walk[T any](ctx context.Context, src Source, opts ScanOptions, process func
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	jobs := make(chan Object, opts.Workers*16)
-	results := make(chan T, opts.Workers*2)
+	jobs := make(chan job, opts.Workers*16)
+	results := make(chan outcome[T], opts.Workers*2)
 	l := &lister{src: src, opts: opts, jobs: jobs}
 
 	var g errgroup.Group
@@ -211,7 +223,16 @@ func Walk[T any](ctx context.Context, src Source, opts ScanOptions, process func
 		if consumerErr != nil {
 			continue
 		}
-		if err := fn(r); err != nil {
+		var err error
+		if !r.end {
+			err = fn(r.val)
+		}
+		if err == nil && r.unit != nil {
+			if done := r.unit.delivered(r.kind, r.end); done {
+				err = opts.ScopeDone(r.unit.scope)
+			}
+		}
+		if err != nil {
 			consumerErr = err
 			cancel()
 		}
@@ -229,16 +250,101 @@ func Walk[T any](ctx context.Context, src Source, opts ScanOptions, process func
 	return l.inventory(), nil
 }
 
-// work processes objects until jobs is closed or ctx is done.
-func work[T any](ctx context.Context, progress *Progress, process func(context.Context, Object) (T, bool), jobs <-chan Object, results chan<- T) error {
-	for obj := range jobs {
-		r, ok := process(ctx, obj)
-		if !ok {
-			return ctx.Err()
+// job is one listed object for the workers, or the end of a region's
+// listing (end), passed through to the consumer.
+type job struct {
+	obj  Object
+	unit *unitTrack // nil unless ScopeDone is set and obj is in a region folder
+	kind Kind       // the kind of folder obj was listed in
+	end  bool
+}
+
+// outcome is a job done.
+type outcome[T any] struct {
+	val  T
+	unit *unitTrack
+	kind Kind
+	end  bool
+}
+
+// unitTrack follows one account and region through a scan with
+// ScopeDone: how many of its objects are listed but not yet delivered,
+// and when its digests are all delivered (the lister waits for that
+// before it lists the log folders).
+type unitTrack struct {
+	scope Scope
+
+	mu            sync.Mutex
+	pending       int  // objects listed, not yet delivered
+	digests       int  // of them, from the digest folder
+	digestsListed bool // the digest folder is listed
+	ended         bool // every folder is listed
+	reported      bool
+	digestsDone   chan struct{}
+}
+
+func newUnitTrack(scope Scope) *unitTrack {
+	return &unitTrack{scope: scope, digestsDone: make(chan struct{})}
+}
+
+// listed counts an object handed to the workers.
+func (u *unitTrack) listed(kind Kind) {
+	u.mu.Lock()
+	u.pending++
+	if kind == KindDigest {
+		u.digests++
+	}
+	u.mu.Unlock()
+}
+
+// digestFolderListed marks the digest folder listed; digestsDone closes
+// once every digest listed is delivered.
+func (u *unitTrack) digestFolderListed() {
+	u.mu.Lock()
+	u.digestsListed = true
+	if u.digests == 0 {
+		close(u.digestsDone)
+	}
+	u.mu.Unlock()
+}
+
+// delivered counts one object delivered to the consumer (or, with end,
+// the end of the listing) and reports whether the unit is now done.
+func (u *unitTrack) delivered(kind Kind, end bool) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if end {
+		u.ended = true
+	} else {
+		u.pending--
+		if kind == KindDigest {
+			u.digests--
+			if u.digests == 0 && u.digestsListed {
+				close(u.digestsDone)
+			}
 		}
-		progress.Done.Add(1)
+	}
+	if u.ended && u.pending == 0 && !u.reported {
+		u.reported = true
+		return true
+	}
+	return false
+}
+
+// work processes objects until jobs is closed or ctx is done.
+func work[T any](ctx context.Context, progress *Progress, process func(context.Context, Object) (T, bool), jobs <-chan job, results chan<- outcome[T]) error {
+	for j := range jobs {
+		out := outcome[T]{unit: j.unit, kind: j.kind, end: j.end}
+		if !j.end {
+			r, ok := process(ctx, j.obj)
+			if !ok {
+				return ctx.Err()
+			}
+			progress.Done.Add(1)
+			out.val = r
+		}
 		select {
-		case results <- r:
+		case results <- out:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -355,7 +461,7 @@ func openObject(ctx context.Context, src Source, obj Object) (io.ReadCloser, Met
 type lister struct {
 	src  Source
 	opts ScanOptions
-	jobs chan<- Object
+	jobs chan<- job
 
 	mu     sync.Mutex
 	scopes []Scope
@@ -392,13 +498,22 @@ func (l *lister) run(ctx context.Context) error {
 	return g.Wait()
 }
 
-func (l *lister) emit(ctx context.Context, obj Object) error {
+// emit hands obj, listed in a folder of kind kind, to the workers; u is
+// its region's tracker, or nil.
+func (l *lister) emit(ctx context.Context, obj Object, u *unitTrack, kind Kind) error {
 	if l.opts.Noncurrent && obj.Current() {
 		return nil
 	}
 	l.opts.Progress.Listed.Add(1)
+	if u != nil {
+		u.listed(kind)
+	}
+	return l.send(ctx, job{obj: obj, unit: u, kind: kind})
+}
+
+func (l *lister) send(ctx context.Context, j job) error {
 	select {
-	case l.jobs <- obj:
+	case l.jobs <- j:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -409,7 +524,7 @@ func (l *lister) emit(ctx context.Context, obj Object) error {
 // to the workers and returning the sub-folders. Objects above the
 // CloudTrail folders (discovery) are delivered only by a scan that wants
 // KindOther, so that a two-phase scan delivers each object once.
-func (l *lister) folders(ctx context.Context, prefix string, discovery bool) ([]string, error) {
+func (l *lister) folders(ctx context.Context, prefix string, discovery bool, u *unitTrack, kind Kind) ([]string, error) {
 	var dirs []string
 	deliver := !discovery || len(l.opts.Kinds) == 0 || slices.Contains(l.opts.Kinds, KindOther)
 	err := l.src.List(ctx, ListOptions{Prefix: prefix, Delimiter: "/", Versions: l.opts.Versions}, func(o Object) error {
@@ -420,19 +535,20 @@ func (l *lister) folders(ctx context.Context, prefix string, discovery bool) ([]
 		if !deliver {
 			return nil
 		}
-		return l.emit(ctx, o)
+		return l.emit(ctx, o, u, kind)
 	})
 	slices.Sort(dirs)
 	return dirs, err
 }
 
-// everything lists all objects below prefix.
-func (l *lister) everything(ctx context.Context, prefix string) error {
+// everything lists all objects below prefix, a folder of kind kind (in
+// the region u tracks, if not nil).
+func (l *lister) everything(ctx context.Context, prefix string, u *unitTrack, kind Kind) error {
 	return l.src.List(ctx, ListOptions{Prefix: prefix, Versions: l.opts.Versions}, func(o Object) error {
 		if o.IsPrefix {
 			return nil
 		}
-		return l.emit(ctx, o)
+		return l.emit(ctx, o, u, kind)
 	})
 }
 
@@ -450,7 +566,7 @@ func (l *lister) discover(ctx context.Context, units chan<- *unit) error {
 
 // above searches for AWSLogs/ folders below the trail's prefix.
 func (l *lister) above(ctx context.Context, prefix string, depth int, units chan<- *unit) error {
-	dirs, err := l.folders(ctx, prefix, true)
+	dirs, err := l.folders(ctx, prefix, true, nil, KindOther)
 	if err != nil {
 		return err
 	}
@@ -469,7 +585,7 @@ func (l *lister) above(ctx context.Context, prefix string, depth int, units chan
 }
 
 func (l *lister) awsLogs(ctx context.Context, prefix string, units chan<- *unit) error {
-	dirs, err := l.folders(ctx, prefix, true)
+	dirs, err := l.folders(ctx, prefix, true, nil, KindOther)
 	if err != nil {
 		return err
 	}
@@ -477,7 +593,7 @@ func (l *lister) awsLogs(ctx context.Context, prefix string, units chan<- *unit)
 		name := lastSegment(d)
 		switch {
 		case IsOrgID(name):
-			accounts, err := l.folders(ctx, d, true)
+			accounts, err := l.folders(ctx, d, true, nil, KindOther)
 			if err != nil {
 				return err
 			}
@@ -508,7 +624,7 @@ func (l *lister) account(ctx context.Context, base string, units chan<- *unit) e
 	if !l.wantAccount(lastSegment(base)) {
 		return nil
 	}
-	kinds, err := l.folders(ctx, base, true)
+	kinds, err := l.folders(ctx, base, true, nil, KindOther)
 	if err != nil {
 		return err
 	}
@@ -521,7 +637,7 @@ func (l *lister) account(ctx context.Context, base string, units chan<- *unit) e
 		if len(l.opts.Kinds) > 0 && !slices.Contains(l.opts.Kinds, kind) {
 			continue
 		}
-		regions, err := l.folders(ctx, k, false)
+		regions, err := l.folders(ctx, k, false, nil, kind)
 		if err != nil {
 			return err
 		}
@@ -530,7 +646,7 @@ func (l *lister) account(ctx context.Context, base string, units chan<- *unit) e
 			if !IsRegion(name) {
 				// Not CloudTrail's: every object below is listed and
 				// reported as such.
-				if err := l.everything(ctx, r); err != nil {
+				if err := l.everything(ctx, r, nil, kind); err != nil {
 					return err
 				}
 				continue
@@ -561,7 +677,19 @@ func (l *lister) account(ctx context.Context, base string, units chan<- *unit) e
 
 // addScope records a region folder; base is <prefix>AWSLogs/[<org>/]<account>/.
 func (l *lister) addScope(base string, kind Kind, region string) {
-	s := Scope{Kind: kind, Region: region}
+	s := scopeOf(base, region)
+	s.Kind = kind
+	l.mu.Lock()
+	l.scopes = append(l.scopes, s)
+	l.mu.Unlock()
+}
+
+// scope is the Scope of a unit, without Kind.
+func (u *unit) scope() Scope { return scopeOf(u.base, u.region) }
+
+// scopeOf is the Scope of a region below base, without Kind.
+func scopeOf(base, region string) Scope {
+	s := Scope{Region: region}
 	rest := strings.TrimSuffix(base, "/")
 	s.Account, rest, _ = cutLast(rest)
 	seg, rest, hasPrefix := cutLast(rest)
@@ -572,9 +700,7 @@ func (l *lister) addScope(base string, kind Kind, region string) {
 	if hasPrefix {
 		s.Prefix = rest + "/"
 	}
-	l.mu.Lock()
-	l.scopes = append(l.scopes, s)
-	l.mu.Unlock()
+	return s
 }
 
 func (l *lister) inventory() *Inventory {
@@ -590,38 +716,57 @@ func (l *lister) inventory() *Inventory {
 
 // listUnit lists one account and region: the date folders of its log,
 // digest and Insights folders that overlap the window, oldest first.
+//
+// With ScopeDone, the log and Insights folders are listed only once every
+// digest listed has been delivered, and the end of the region is passed
+// down the pipeline after its last object.
 func (l *lister) listUnit(ctx context.Context, u *unit) error {
+	var track *unitTrack
+	if l.opts.ScopeDone != nil {
+		track = newUnitTrack(u.scope())
+	}
 	for _, kind := range []Kind{KindDigest, KindLog, KindInsight} {
+		if track != nil && kind == KindLog {
+			track.digestFolderListed()
+			select {
+			case <-track.digestsDone:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 		folder, ok := u.regions[kind]
 		if !ok {
 			continue
 		}
-		days, err := l.days(ctx, folder)
+		days, err := l.days(ctx, folder, track, kind)
 		if err != nil {
 			return err
 		}
 		for _, day := range days {
-			if err := l.everything(ctx, folder+day); err != nil {
+			if err := l.everything(ctx, folder+day, track, kind); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	if track == nil {
+		return nil
+	}
+	return l.send(ctx, job{unit: track, end: true})
 }
 
 // days returns the "YYYY/MM/DD/" folders below a region folder that
 // overlap the window. Anything at those levels that is not a date folder
 // is listed whole and so reported.
-func (l *lister) days(ctx context.Context, region string) ([]string, error) {
+func (l *lister) days(ctx context.Context, region string, u *unitTrack, kind Kind) ([]string, error) {
 	var out []string
-	years, err := l.folders(ctx, region, false)
+	years, err := l.folders(ctx, region, false, u, kind)
 	if err != nil {
 		return nil, err
 	}
 	for _, y := range years {
 		yt, ok := parseStamp(lastSegment(y), "2006")
 		if !ok {
-			if err := l.everything(ctx, y); err != nil {
+			if err := l.everything(ctx, y, u, kind); err != nil {
 				return nil, err
 			}
 			continue
@@ -629,14 +774,14 @@ func (l *lister) days(ctx context.Context, region string) ([]string, error) {
 		if !l.opts.Window.dayOverlaps(yt, yt.AddDate(1, 0, 0)) {
 			continue
 		}
-		months, err := l.folders(ctx, y, false)
+		months, err := l.folders(ctx, y, false, u, kind)
 		if err != nil {
 			return nil, err
 		}
 		for _, m := range months {
 			mt, ok := parseStamp(lastSegment(y)+lastSegment(m), "200601")
 			if !ok {
-				if err := l.everything(ctx, m); err != nil {
+				if err := l.everything(ctx, m, u, kind); err != nil {
 					return nil, err
 				}
 				continue
@@ -644,14 +789,14 @@ func (l *lister) days(ctx context.Context, region string) ([]string, error) {
 			if !l.opts.Window.dayOverlaps(mt, mt.AddDate(0, 1, 0)) {
 				continue
 			}
-			ds, err := l.folders(ctx, m, false)
+			ds, err := l.folders(ctx, m, false, u, kind)
 			if err != nil {
 				return nil, err
 			}
 			for _, d := range ds {
 				dt, ok := parseStamp(lastSegment(y)+lastSegment(m)+lastSegment(d), "20060102")
 				if !ok {
-					if err := l.everything(ctx, d); err != nil {
+					if err := l.everything(ctx, d, u, kind); err != nil {
 						return nil, err
 					}
 					continue
