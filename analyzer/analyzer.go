@@ -263,6 +263,20 @@ func (a *Analyzer) Observe(r *ingest.Result) Verdict {
 	return v
 }
 
+// EndScope tells the Analyzer that every object of one account and region
+// (s.Kind is ignored) has been observed, as ingest.ScanOptions.ScopeDone
+// reports it: its integrity is judged (log files its digests list that
+// never came are missing) and what only its objects needed is let go, so
+// that memory follows the largest region rather than the archive. Finish
+// gives the same result with or without it. Objects of the region must
+// not be observed after it; in particular, a run that reads version
+// history (noncurrent versions come last) must not call it. With
+// Config.KeepState it judges nothing early and keeps everything: the
+// state needs it.
+func (a *Analyzer) EndScope(s ingest.Scope) {
+	a.integrity.endScope(scopeKey{s.Prefix, s.OrgID, s.Account, s.Region})
+}
+
 // observeHistory takes in a noncurrent version or a delete marker.
 func (a *Analyzer) observeHistory(r *ingest.Result) Verdict {
 	v := VerdictUnverified

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -165,14 +166,9 @@ type integrity struct {
 	chains   map[chainKey]*chainState
 	scopes   map[scopeKey]*scopeState
 	listings map[string][]*listing
-	// verified tells whether verify has run; stale that a digest arrived
-	// after it did (verify runs again in finish; verdicts already given
-	// stand).
-	verified, stale bool
-	// digestFindings are verify's findings, replaced when it runs again;
-	// logFindings are the log files' findings, made as they arrive.
-	digestFindings []Finding
-	logFindings    []Finding
+	// logFindings are the log files' findings, made as they arrive; the
+	// digest findings are the scopes'.
+	logFindings []Finding
 	// latest is the newest time anything in the archive speaks of: the
 	// end of the window when none is given.
 	latest time.Time
@@ -186,8 +182,11 @@ type integrity struct {
 // chainState is one chain being verified.
 type chainState struct {
 	key     chainKey
+	scope   *scopeState
 	digests []*digestState
-	counts  Chain
+	// head is the newest digest, kept when endScope lets digests go.
+	head   *digestState
+	counts Chain
 	// missing holds the keys counted missing in this verify run.
 	missing map[string]bool
 }
@@ -208,6 +207,17 @@ type scopeState struct {
 	// newest log file time.
 	logsAfter int
 	lastLog   time.Time
+	// verified: the scope's chains were verified (when its first log or
+	// Insights file arrived); stale: a digest arrived since.
+	verified, stale bool
+	// findings are the digest and chain findings of the last verification
+	// and of stoppedChains.
+	findings []Finding
+	// listed are the log files, in this scope's folders, that digests list.
+	listed []string
+	// closed: endScope judged the scope and let its digests and listings
+	// go; nothing of it is expected any more.
+	closed bool
 }
 
 type coveredWindow struct{ start, end time.Time }
@@ -316,8 +326,8 @@ func (in *integrity) object(r *ingest.Result, v *Verdict) {
 	case ingest.KindDigest:
 		in.addDigest(r)
 	case ingest.KindLog, ingest.KindInsight:
-		if !in.verified {
-			in.verify()
+		if s := in.scope(r.Location); !s.verified {
+			in.verify(s)
 		}
 		*v = in.judgeLog(r)
 	}
@@ -328,8 +338,8 @@ func (*integrity) event(*ingest.Record, *ingest.Result) {}
 // addDigest keeps what verification needs of a digest.
 func (in *integrity) addDigest(r *ingest.Result) {
 	loc := r.Location
-	if in.verified {
-		in.stale = true
+	if s := in.scope(loc); s.verified {
+		s.stale = true
 	}
 	d := &digestState{
 		key:      r.Object.Key,
@@ -365,6 +375,14 @@ func (in *integrity) addDigest(r *ingest.Result) {
 		d.prevHash, d.prevSig = dg.PreviousDigestHashValue, dg.PreviousDigestSignature
 		d.logFiles = len(dg.LogFiles)
 		for _, f := range dg.LogFiles {
+			if _, known := in.listings[f.S3Object]; !known {
+				// The scope of the folder the file belongs in, which
+				// judges it missing when it is done.
+				if fl := ingest.ParseKey(f.S3Object); fl.Kind == ingest.KindLog || fl.Kind == ingest.KindInsight {
+					ls := in.scope(fl)
+					ls.listed = append(ls.listed, f.S3Object)
+				}
+			}
 			in.listings[f.S3Object] = append(in.listings[f.S3Object], &listing{
 				digest:    d,
 				bucket:    f.S3Bucket,
@@ -395,9 +413,9 @@ func (in *integrity) addDigest(r *ingest.Result) {
 	ck := chainKey{loc.Prefix, loc.OrgID, loc.Account, loc.Region, loc.Trail, loc.HomeRegion, loc.Backfill}
 	c := in.chains[ck]
 	if c == nil {
-		c = &chainState{key: ck}
-		in.chains[ck] = c
 		s := in.scope(loc)
+		c = &chainState{key: ck, scope: s}
+		in.chains[ck] = c
 		s.chains = append(s.chains, c)
 	}
 	d.chain = c
@@ -535,20 +553,18 @@ func (d *digestState) proven() bool { return d.result.ownVerified || d.result.pr
 // signature was lost with its metadata is proven by the newer digest that
 // commits to its bytes. It can run again (a digest that arrived late); each
 // run starts afresh.
-func (in *integrity) verify() {
-	in.verified, in.stale = true, false
-	in.digestFindings = nil
-	all := make([]*digestState, 0, len(in.digests))
-	for _, c := range in.chains {
+func (in *integrity) verify(s *scopeState) {
+	s.verified, s.stale = true, false
+	s.findings = nil
+	var all []*digestState
+	for _, c := range s.chains {
 		c.counts = Chain{}
 		c.missing = map[string]bool{}
 		slices.SortFunc(c.digests, compareDigests)
 		all = append(all, c.digests...)
 	}
-	for _, s := range in.scopes {
-		s.covered = s.covered[:0]
-		s.usable = false
-	}
+	s.covered = s.covered[:0]
+	s.usable = false
 	for _, d := range all {
 		d.result = digestResult{}
 		in.checkOwn(d)
@@ -562,12 +578,74 @@ func (in *integrity) verify() {
 	for _, d := range all {
 		in.settle(d)
 	}
-	for _, c := range in.chains {
+	for _, c := range s.chains {
 		in.checkOrder(c)
 	}
+	slices.SortFunc(s.covered, func(a, b coveredWindow) int { return a.start.Compare(b.start) })
+}
+
+// sortedScopes are the scopes in key order.
+func (in *integrity) sortedScopes() []*scopeState {
+	out := make([]*scopeState, 0, len(in.scopes))
 	for _, s := range in.scopes {
-		slices.SortFunc(s.covered, func(a, b coveredWindow) int { return a.start.Compare(b.start) })
+		out = append(out, s)
 	}
+	slices.SortFunc(out, func(a, b *scopeState) int {
+		return cmp.Or(cmp.Compare(a.key.prefix, b.key.prefix), cmp.Compare(a.key.org, b.key.org),
+			cmp.Compare(a.key.account, b.key.account), cmp.Compare(a.key.region, b.key.region))
+	})
+	return out
+}
+
+// verifyAll verifies every open scope never verified, or (stale) with
+// digests that arrived since.
+func (in *integrity) verifyAll(stale bool) {
+	for _, s := range in.sortedScopes() {
+		if !s.closed && (!s.verified || (stale && s.stale)) {
+			in.verify(s)
+		}
+	}
+}
+
+// endScope judges a scope whose objects have all been observed (its
+// missing log files) and lets go of what only its own objects needed:
+// digests, listings, covered windows. Counts, findings and each chain's
+// newest digest stay for finish. A run that keeps state, or reads
+// version history afterwards, needs them all and lets nothing go.
+func (in *integrity) endScope(k scopeKey) {
+	s := in.scopes[k]
+	if s == nil || s.closed || in.cfg.KeepState {
+		return
+	}
+	if !s.verified || s.stale {
+		in.verify(s)
+	}
+	slices.Sort(s.listed)
+	s.listed = slices.Compact(s.listed)
+	in.missingLogs(s.listed)
+	for _, c := range s.chains {
+		c.head = c.last()
+		for _, d := range c.digests {
+			if in.digests[d.key] == d {
+				delete(in.digests, d.key)
+			}
+		}
+		c.digests, c.missing = nil, nil
+	}
+	for _, key := range s.listed {
+		delete(in.listings, key)
+	}
+	s.listed, s.covered = nil, nil
+	s.closed = true
+}
+
+// last is the chain's newest digest: the head endScope kept, or the last
+// of the digests sorted by verify.
+func (c *chainState) last() *digestState {
+	if len(c.digests) > 0 {
+		return c.digests[len(c.digests)-1]
+	}
+	return c.head
 }
 
 func compareDigests(a, b *digestState) int {
@@ -1041,7 +1119,7 @@ func (in *integrity) addChainFinding(c *chainState, f Finding) {
 	if c.key.backfill {
 		f.Evidence["backfill"] = true
 	}
-	in.digestFindings = append(in.digestFindings, f)
+	c.scope.findings = append(c.scope.findings, f)
 }
 
 // judgeLog gives a log or Insights file its verdict against the digests
@@ -1153,9 +1231,7 @@ func (in *integrity) judgeLog(r *ingest.Result) Verdict {
 // counting it in a chain or reporting it: the current object (or its
 // absence) is what the chain counts, and the version annotates that.
 func (in *integrity) judgeVersion(r *ingest.Result) Verdict {
-	if !in.verified {
-		in.verify()
-	}
+	in.verifyAll(false)
 	var best *listing
 	for _, l := range in.listings[r.Object.Key] {
 		if in.usable(l) && better(l, best) {
@@ -1328,9 +1404,7 @@ func (s *scopeState) isCovered(t time.Time) bool {
 }
 
 func (in *integrity) finish(res *Result) {
-	if !in.verified || in.stale {
-		in.verify()
-	}
+	in.verifyAll(true)
 	if in.ledger != nil {
 		for _, key := range sortedKeys(in.ledger.restored) {
 			e := in.ledger.restored[key]
@@ -1339,7 +1413,7 @@ func (in *integrity) finish(res *Result) {
 			}
 		}
 	}
-	in.missingLogs()
+	in.missingLogs(slices.Collect(maps.Keys(in.listings)))
 	in.stoppedChains()
 	keys := make([]chainKey, 0, len(in.chains))
 	for k := range in.chains {
@@ -1368,7 +1442,9 @@ func (in *integrity) finish(res *Result) {
 		}
 		res.Chains = append(res.Chains, out)
 	}
-	res.Findings = append(res.Findings, in.digestFindings...)
+	for _, s := range in.sortedScopes() {
+		res.Findings = append(res.Findings, s.findings...)
+	}
 	res.Findings = append(res.Findings, in.logFindings...)
 }
 
@@ -1382,16 +1458,17 @@ func cmpBool(a, b bool) int {
 	return 1
 }
 
-// missingLogs reports every file a counted digest lists that the archive
-// does not hold, once per file.
-func (in *integrity) missingLogs() {
+// missingLogs reports every file among listed that a counted digest lists
+// and the archive does not hold, once per file.
+func (in *integrity) missingLogs(listed []string) {
 	keys := make([]string, 0)
-	for key, ls := range in.listings {
+	for _, key := range listed {
+		ls := in.listings[key]
 		seen := false
 		for _, l := range ls {
 			seen = seen || l.seen
 		}
-		if !seen {
+		if len(ls) > 0 && !seen {
 			keys = append(keys, key)
 		}
 	}
@@ -1440,10 +1517,10 @@ func (in *integrity) stoppedChains() {
 	}
 	for _, s := range in.scopes {
 		for _, c := range s.chains {
-			if c.key.backfill || len(c.digests) == 0 {
+			head := c.last()
+			if c.key.backfill || head == nil {
 				continue
 			}
-			head := c.digests[len(c.digests)-1]
 			if !head.end.Add(stopAfter).Before(end) {
 				continue
 			}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -108,6 +109,11 @@ func TestIntegrityEndToEnd(t *testing.T) {
 		res := analyzeArchive(t, src, ingest.Window{}, keys)
 		t.Logf("whole archive analyzed in %v", time.Since(began).Round(time.Millisecond))
 		checkAgainstTruth(t, res, truth, dir)
+		// One scan, region by region, each let go when done, as analyze
+		// runs without --state or --versions: the same result.
+		sameResult(t, analyzeByRegion(t, src, ingest.Window{}, keys), res)
+		window := ingest.Window{Start: cfg.Start.Add(6 * time.Hour), End: cfg.Start.Add(20 * time.Hour)}
+		sameResult(t, analyzeByRegion(t, src, window, keys), analyzeArchive(t, src, window, keys))
 	})
 
 	t.Run("plain copy", func(t *testing.T) {
@@ -189,6 +195,69 @@ func analyzeArchive(t *testing.T, src ingest.Source, window ingest.Window, keys 
 		inv.Scopes = append(inv.Scopes, part.Scopes...)
 	}
 	return a.Finish(inv)
+}
+
+// analyzeByRegion scans src once with ScopeDone, letting the analyzer
+// judge and forget each region when it is done, as `trailcover analyze`
+// does without --state or --versions.
+func analyzeByRegion(t *testing.T, src ingest.Source, window ingest.Window, keys *analyzer.KeySet) *analyzer.Result {
+	t.Helper()
+	bucket := ""
+	if b, ok := src.(ingest.Bucketed); ok {
+		bucket = b.Bucket()
+	}
+	a := analyzer.New(analyzer.Config{Window: window, Bucket: bucket, PublicKeys: keys})
+	ended := 0
+	inv, err := ingest.Scan(t.Context(), src, ingest.ScanOptions{Window: window, Workers: 8, ScopeDone: func(s ingest.Scope) error {
+		ended++
+		a.EndScope(s)
+		return nil
+	}}, func(r *ingest.Result) error {
+		a.Observe(r)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	if ended == 0 {
+		t.Fatal("no region ended")
+	}
+	return a.Finish(inv)
+}
+
+// sameResult fails unless two analyses agree in everything (the order of
+// the inventory's scopes aside).
+func sameResult(t *testing.T, got, want *analyzer.Result) {
+	t.Helper()
+	for _, r := range []*analyzer.Result{got, want} {
+		slices.SortFunc(r.Scopes, func(a, b ingest.Scope) int {
+			return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+		})
+	}
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.MarshalIndent(got, "", " ")
+		w, _ := json.MarshalIndent(want, "", " ")
+		t.Errorf("analysis region by region differs from the two-phase one:\n%s", firstDiff(string(g), string(w)))
+	}
+}
+
+// firstDiff shows the first differing line of two texts, with context.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range max(len(g), len(w)) {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			lo := max(0, i-5)
+			return fmt.Sprintf("line %d:\ngot  %q\nwant %q\ncontext (want):\n%s", i+1, gl, wl, strings.Join(w[lo:min(len(w), i+3)], "\n"))
+		}
+	}
+	return "(no line differs)"
 }
 
 func findChain(chains []analyzer.Chain, account, region, trail string, backfill bool) *analyzer.Chain {

@@ -995,6 +995,6 @@ func BenchmarkVerify(b *testing.B) {
 			v := VerdictUnverified
 			in.object(r, &v)
 		}
-		in.verify()
+		in.verifyAll(true)
 	}
 }
