@@ -5,12 +5,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/trailcover/trailcover/analyzer"
+	"github.com/trailcover/trailcover/ingest"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -76,5 +78,33 @@ func TestConfigFileErrors(t *testing.T) {
 	_, err := parseAnalyzeFlags([]string{"--config", filepath.Join(t.TempDir(), "missing.toml"), "dir"}, io.Discard, fixedNow)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing config: err = %v", err)
+	}
+}
+
+// TestDefaultWorkers: S3 sources get s3Workers unless --workers (or the
+// config file's workers) chose a number; directories keep 4 per CPU.
+func TestDefaultWorkers(t *testing.T) {
+	s3, dir := &ingest.S3Source{}, &ingest.DirSource{}
+	perCPU := 4 * runtime.GOMAXPROCS(0)
+	p := writeConfig(t, "workers = 3\n")
+	for _, tc := range []struct {
+		args []string
+		src  ingest.Source
+		want int
+	}{
+		{[]string{"dir"}, dir, perCPU},
+		{[]string{"s3://b"}, s3, s3Workers},
+		{[]string{"--workers", "5", "s3://b"}, s3, 5},
+		{[]string{"--workers", "5", "dir"}, dir, 5},
+		{[]string{"--config", p, "s3://b"}, s3, 3},
+	} {
+		cfg, err := parseAnalyzeFlags(tc.args, io.Discard, fixedNow)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		cfg.withDefaultWorkers(tc.src)
+		if cfg.workers != tc.want {
+			t.Errorf("%v: %d workers, want %d", tc.args, cfg.workers, tc.want)
+		}
 	}
 }
