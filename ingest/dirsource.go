@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"container/list"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -55,6 +56,9 @@ type DirSource struct {
 	name   string
 	root   *os.Root
 	bucket string
+	// folders, when fsys is root's, holds handles on the copy's folders
+	// so that Open is one openat rather than one per path component.
+	folders *folderCache
 
 	indexOnce sync.Once
 	idx       *copyIndex
@@ -78,9 +82,16 @@ func OpenDir(dir string) (*DirSource, error) {
 }
 
 // NewFSSource makes a Source of any fs.FS, such as fstest.MapFS in tests.
-// root, if not nil, is closed by Close.
+// root, if not nil, is closed by Close. If fsys is root.FS(), Open keeps
+// handles on the folders it opens objects in (see folderCache).
 func NewFSSource(fsys fs.FS, name string, root *os.Root) (*DirSource, error) {
 	s := &DirSource{fsys: fsys, name: name, root: root}
+	// On Windows, os.Root treats a backslash or a volume name in a file
+	// name as a path; the full-path open rejects them, so the folder cache
+	// could not promise the same answers there.
+	if root != nil && fsys == root.FS() && runtime.GOOS != "windows" {
+		s.folders = newFolderCache(root)
+	}
 	b, err := readLimited(fsys, sourceFile, maxSidecarSize)
 	switch {
 	case err == nil:
@@ -95,8 +106,11 @@ func NewFSSource(fsys fs.FS, name string, root *os.Root) (*DirSource, error) {
 	return s, nil
 }
 
-// Close releases the directory handle.
+// Close releases the directory handle and those of its folders.
 func (s *DirSource) Close() error {
+	if s.folders != nil {
+		s.folders.close()
+	}
 	if s.root != nil {
 		return s.root.Close()
 	}
@@ -244,12 +258,19 @@ func (s *DirSource) Open(ctx context.Context, key string) (io.ReadCloser, Metada
 
 // openFile opens the regular file at name in the copy.
 func (s *DirSource) openFile(name string) (fs.File, error) {
-	f, err := s.fsys.Open(name)
-	if err != nil {
-		if noSuchPath(err) {
-			err = fmt.Errorf("%w: %w", ErrNotExist, err)
+	var f fs.File
+	if file, err := s.openInFolder(name); err == nil {
+		f = file
+	} else {
+		// What its folder's handle could not open, the full path opens
+		// or explains, in the words it always used.
+		f, err = s.fsys.Open(name)
+		if err != nil {
+			if noSuchPath(err) {
+				err = fmt.Errorf("%w: %w", ErrNotExist, err)
+			}
+			return nil, err
 		}
-		return nil, err
 	}
 	if info, err := f.Stat(); err == nil && !info.Mode().IsRegular() {
 		f.Close()
@@ -262,7 +283,8 @@ func (s *DirSource) openFile(name string) (fs.File, error) {
 }
 
 func (s *DirSource) metadata(key string) (Metadata, error) {
-	b, err := readLimited(s.fsys, path.Join(metaDir, key+".json"), maxSidecarSize)
+	// key is a valid path: path.Join would only copy it once more.
+	b, err := s.readSidecar(metaDir + "/" + key + ".json")
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) {
 		return nil, nil
 	}
@@ -287,12 +309,32 @@ func normalizeMetadata(m map[string]string) Metadata {
 	return out
 }
 
+// readSidecar reads the sidecar at name. Most objects have none, and
+// most folders of objects have no sidecar folder, which the folder cache
+// remembers: then no file is looked up at all.
+func (s *DirSource) readSidecar(name string) ([]byte, error) {
+	f, err := s.openInFolder(name)
+	switch {
+	case err == nil:
+		return readAllLimited(f, name, maxSidecarSize)
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	}
+	return readLimited(s.fsys, name, maxSidecarSize)
+}
+
 // readLimited reads a small file, refusing one larger than limit.
 func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, err
 	}
+	return readAllLimited(f, name, limit)
+}
+
+// readAllLimited reads f, named name, whole and closes it, refusing a file
+// larger than limit.
+func readAllLimited(f io.ReadCloser, name string, limit int64) ([]byte, error) {
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
@@ -308,4 +350,205 @@ func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
 // exist, is not a valid path, or goes through a file as if it were a folder.
 func noSuchPath(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) || errors.Is(err, syscall.ENOTDIR)
+}
+
+// maxCachedFolders bounds the folders a DirSource keeps open. The
+// pipeline opens objects in about the order they are listed, a few
+// folders at a time (one per lister), so a small cache serves nearly
+// every open.
+const maxCachedFolders = 64
+
+// errFullPath is what openInFolder returns when only the full-path open
+// can say what a name is.
+var errFullPath = errors.New("no folder handle: open the full path")
+
+// openInFolder opens name, a path in the copy, with one openat in its
+// folder's cached handle. An error that wraps fs.ErrNotExist means that
+// the full-path open finds no file either; after any other error, only the
+// full-path open (s.fsys) can say what name is.
+//
+// The answers are the full-path open's: a cached folder was reached
+// without a symbolic link (see folderCache), so it is the folder the full
+// path goes through, and os.Root confines the open to that folder; what it
+// refuses there (a link to a sibling folder) the caller opens by its full
+// path, which os.Root confines to the copy as before.
+func (s *DirSource) openInFolder(name string) (*os.File, error) {
+	if s.folders == nil || !fs.ValidPath(name) {
+		return nil, errFullPath
+	}
+	dir, base := "", name
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		dir, base = name[:i], name[i+1:]
+	}
+	folder := s.folders.acquire(dir)
+	defer s.folders.release(folder)
+	switch {
+	case folder == nil || folder.state == folderFullPath:
+		return nil, errFullPath
+	case folder.state == folderMissing:
+		// Bare: readSidecar gets it for nearly every object, and only
+		// asks errors.Is.
+		return nil, fs.ErrNotExist
+	}
+	return folder.handle.Open(base)
+}
+
+// folderCache keeps handles (os.Root.OpenRoot) on recently used folders
+// of a directory copy, and remembers folders that do not exist, such as
+// the sidecar folders of objects that have no sidecars. It is safe for
+// concurrent use; Open calls it from every pipeline worker.
+//
+// A folder is opened from its parent's handle, one path component at a
+// time, and only if that component is a folder, not a symbolic link: a
+// folder at or below a link gets no handle (state folderFullPath), and
+// what lies there is opened by its full path, so os.Root resolves the
+// link exactly as before. That makes each handle the very folder the
+// full-path open would walk through.
+//
+// At most maxCachedFolders folders are cached, the least recently used
+// evicted first. A handle is closed when it has been evicted (or the cache
+// closed) and no goroutine holds it any more.
+type folderCache struct {
+	// top is the copy itself: the DirSource's root, which the cache
+	// never evicts or closes.
+	top *cachedFolder
+
+	mu      sync.Mutex
+	folders map[string]*cachedFolder
+	lru     list.List // of *cachedFolder, the most recently used first
+	closed  bool
+}
+
+// folderState is what the cache knows of a folder.
+type folderState int
+
+const (
+	// folderOpen: handle holds the folder.
+	folderOpen folderState = iota
+	// folderMissing: the folder does not exist, nor anything below it.
+	folderMissing
+	// folderFullPath: no handle; the folder is, or lies below, a
+	// symbolic link, or could not be opened. Open its files by their
+	// full paths.
+	folderFullPath
+)
+
+// cachedFolder is one folder of the cache. state and handle are set once,
+// by load, inside loadOnce.
+type cachedFolder struct {
+	name     string
+	loadOnce sync.Once
+	state    folderState
+	handle   *os.Root
+
+	// refs, evicted and elem are guarded by folderCache.mu. refs counts
+	// the goroutines holding the folder (acquire without release yet).
+	refs    int
+	evicted bool
+	elem    *list.Element
+}
+
+func newFolderCache(root *os.Root) *folderCache {
+	return &folderCache{
+		top:     &cachedFolder{state: folderOpen, handle: root},
+		folders: map[string]*cachedFolder{},
+	}
+}
+
+// acquire returns the folder dir, a valid fs path or "" for the top,
+// loading it on first use; the caller must release it. Once the cache is
+// closed, acquire returns nil.
+func (c *folderCache) acquire(dir string) *cachedFolder {
+	if dir == "" {
+		return c.top
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	f, ok := c.folders[dir]
+	if ok {
+		c.lru.MoveToFront(f.elem)
+	} else {
+		f = &cachedFolder{name: dir}
+		f.elem = c.lru.PushFront(f)
+		c.folders[dir] = f
+	}
+	f.refs++
+	for c.lru.Len() > maxCachedFolders {
+		c.evictLocked(c.lru.Back().Value.(*cachedFolder))
+	}
+	c.mu.Unlock()
+	// Goroutines that want the folder while another loads it wait here.
+	f.loadOnce.Do(func() { c.load(f) })
+	return f
+}
+
+// release gives back a folder that acquire returned.
+func (c *folderCache) release(f *cachedFolder) {
+	if f == nil || f == c.top {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f.refs--
+	if f.evicted && f.refs == 0 && f.handle != nil {
+		f.handle.Close()
+	}
+}
+
+// evictLocked removes f from the cache, closing its handle unless a
+// goroutine holds it; the last release closes it then.
+func (c *folderCache) evictLocked(f *cachedFolder) {
+	c.lru.Remove(f.elem)
+	delete(c.folders, f.name)
+	f.evicted = true
+	if f.refs == 0 && f.handle != nil {
+		f.handle.Close()
+	}
+}
+
+// close evicts every folder. Later acquires return nil.
+func (c *folderCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for c.lru.Len() > 0 {
+		c.evictLocked(c.lru.Back().Value.(*cachedFolder))
+	}
+}
+
+// load opens f from its parent's handle: the last component of its name,
+// if that is a folder, in the parent folder, which the cache holds while f
+// is opened.
+func (c *folderCache) load(f *cachedFolder) {
+	f.state = folderFullPath
+	parentName, base := "", f.name
+	if i := strings.LastIndexByte(f.name, '/'); i >= 0 {
+		parentName, base = f.name[:i], f.name[i+1:]
+	}
+	parent := c.acquire(parentName)
+	defer c.release(parent)
+	switch {
+	case parent == nil || parent.state == folderFullPath:
+		return
+	case parent.state == folderMissing:
+		f.state = folderMissing
+		return
+	}
+	info, err := parent.handle.Lstat(base)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// The full path stops at this component too: the parent is the
+		// folder it walks through.
+		f.state = folderMissing
+	case err != nil || !info.IsDir():
+		// A symbolic link, a file, or a component the full path must
+		// report on (too long, no permission).
+	default:
+		if handle, err := parent.handle.OpenRoot(base); err == nil {
+			f.state, f.handle = folderOpen, handle
+		}
+	}
 }
