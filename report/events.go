@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -163,6 +164,7 @@ type EventsWriter struct {
 	batch    []EventRow
 	// codec is shared by every file: one encoder of bounded memory.
 	codec *zstdCodec
+	arena rowArena
 	err   error
 }
 
@@ -235,6 +237,8 @@ func (w *EventsWriter) write(r *ingest.Result, v analyzer.Verdict) error {
 	var current Partition
 	var size int64
 	w.batch = w.batch[:0]
+	// Every row of the previous object is written: its values can go.
+	w.arena.reset()
 	p := provenance{
 		key:       validUTF8(r.Object.Key),
 		kind:      r.Location.Kind.String(),
@@ -260,7 +264,7 @@ func (w *EventsWriter) write(r *ingest.Result, v analyzer.Verdict) error {
 			size = 0
 		}
 		current = part
-		row, n := newEventRow(rec, i, &p)
+		row, n := newEventRow(rec, i, &p, &w.arena)
 		w.batch = append(w.batch, row)
 		size += n
 	}
@@ -445,8 +449,8 @@ type provenance struct {
 const perColumnCost = 4
 
 // newEventRow builds the row of record i and estimates its size. String
-// fields point into rec, which must outlive the write.
-func newEventRow(rec *ingest.Record, i int, p *provenance) (EventRow, int64) {
+// fields point into rec, which must outlive the write, and into the arena.
+func newEventRow(rec *ingest.Record, i int, p *provenance, a *rowArena) (EventRow, int64) {
 	u := &rec.UserIdentity
 	sc := &u.SessionContext
 	row := EventRow{
@@ -459,8 +463,8 @@ func newEventRow(rec *ingest.Record, i int, p *provenance) (EventRow, int64) {
 		UserAgent:          ref(&rec.UserAgent),
 		ErrorCode:          ref(&rec.ErrorCode),
 		ErrorMessage:       ref(&rec.ErrorMessage),
-		ReadOnly:           optBool(rec.ReadOnly),
-		ManagementEvent:    optBool(rec.ManagementEvent),
+		ReadOnly:           a.optBool(rec.ReadOnly),
+		ManagementEvent:    a.optBool(rec.ManagementEvent),
 		EventVersion:       ref(&rec.EventVersion),
 		EventType:          ref(&rec.EventType),
 		EventCategory:      ref(&rec.EventCategory),
@@ -469,7 +473,7 @@ func newEventRow(rec *ingest.Record, i int, p *provenance) (EventRow, int64) {
 		SharedEventID:      ref(&rec.SharedEventID),
 		VPCEndpointID:      ref(&rec.VPCEndpointID),
 
-		SessionCredentialFromConsole: textBool(rec.SessionCredentialFromConsole),
+		SessionCredentialFromConsole: a.textBool(rec.SessionCredentialFromConsole),
 
 		UserType:              ref(&u.Type),
 		UserARN:               ref(&u.ARN),
@@ -483,18 +487,18 @@ func newEventRow(rec *ingest.Record, i int, p *provenance) (EventRow, int64) {
 		SessionIssuerARN:      ref(&sc.SessionIssuer.ARN),
 		SessionIssuerUserName: ref(&sc.SessionIssuer.UserName),
 		SourceIdentity:        ref(&sc.SourceIdentity),
-		MFAAuthenticated:      textBool(sc.Attributes.MFAAuthenticated),
+		MFAAuthenticated:      a.textBool(sc.Attributes.MFAAuthenticated),
 
-		UserIdentity:        optJSON(u.Raw),
-		RequestParameters:   optJSON(rec.RequestParameters),
-		ResponseElements:    optJSON(rec.ResponseElements),
-		AdditionalEventData: optJSON(rec.AdditionalEventData),
-		ServiceEventDetails: optJSON(rec.ServiceEventDetails),
-		Resources:           optJSON(rec.Resources),
-		Addendum:            optJSON(rec.Addendum),
-		TLSDetails:          optJSON(rec.TLSDetails),
-		EdgeDeviceDetails:   optJSON(rec.EdgeDeviceDetails),
-		InsightDetails:      optJSON(rec.InsightDetails),
+		UserIdentity:        a.json(u.Raw),
+		RequestParameters:   a.json(rec.RequestParameters),
+		ResponseElements:    a.json(rec.ResponseElements),
+		AdditionalEventData: a.json(rec.AdditionalEventData),
+		ServiceEventDetails: a.json(rec.ServiceEventDetails),
+		Resources:           a.json(rec.Resources),
+		Addendum:            a.json(rec.Addendum),
+		TLSDetails:          a.json(rec.TLSDetails),
+		EdgeDeviceDetails:   a.json(rec.EdgeDeviceDetails),
+		InsightDetails:      a.json(rec.InsightDetails),
 
 		ObjectKey:       p.key,
 		ObjectVersionID: p.versionID,
@@ -505,7 +509,7 @@ func newEventRow(rec *ingest.Record, i int, p *provenance) (EventRow, int64) {
 		Region:          p.region,
 		OrgID:           p.orgID,
 		Integrity:       p.integrity,
-		EventTime:       optTime(rec.Time),
+		EventTime:       a.time(rec.Time),
 	}
 	size := int64(len(rec.EventVersion) + len(rec.EventTime) + len(rec.EventSource) +
 		len(rec.EventName) + len(rec.AWSRegion) + len(rec.SourceIPAddress) +
@@ -564,38 +568,77 @@ func optString(s string) *string {
 	return &s
 }
 
-// optJSON is raw JSON as text: nil when absent or null. Raw bytes are
-// copied as read, so invalid UTF-8 (which would make readers such as
-// DuckDB reject the file) becomes U+FFFD.
-func optJSON(raw json.RawMessage) *string {
+// rowArena holds the values the rows of one object point to, so that an
+// optional column costs a row no allocation: the rows are written before
+// Write returns, and the arena is reset at the next one. A pointer taken
+// before append grew a slice still points to the old array, which holds
+// the same value and lives as long as the pointer.
+type rowArena struct {
+	strs  []string
+	times []time.Time
+	bools [2]bool
+}
+
+func (a *rowArena) reset() {
+	clear(a.strs)
+	clear(a.times)
+	a.strs, a.times = a.strs[:0], a.times[:0]
+}
+
+// json is raw JSON as text: nil when absent or null. The text shares the
+// record's bytes, which nothing writes to after decoding (the decoder
+// gives every record buffers of its own), instead of copying a kilobyte
+// a row. Invalid UTF-8 (which would make readers such as DuckDB reject
+// the file) becomes U+FFFD, in a copy.
+func (a *rowArena) json(raw json.RawMessage) *string {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
-	s := validUTF8(string(raw))
-	return &s
+	s := unsafe.String(unsafe.SliceData(raw), len(raw))
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	a.strs = append(a.strs, s)
+	return &a.strs[len(a.strs)-1]
+}
+
+// time is nil for the zero time and the time in UTC otherwise.
+func (a *rowArena) time(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	a.times = append(a.times, t.UTC())
+	return &a.times[len(a.times)-1]
+}
+
+// boolean points to a true or false that every row shares (the writer
+// only reads what rows point to).
+func (a *rowArena) boolean(v bool) *bool {
+	a.bools = [2]bool{false, true}
+	if v {
+		return &a.bools[1]
+	}
+	return &a.bools[0]
 }
 
 // optBool is nil when the record had no such field.
-func optBool(b ingest.Bool) *bool {
+func (a *rowArena) optBool(b ingest.Bool) *bool {
 	if !b.Set {
 		return nil
 	}
-	v := b.Value
-	return &v
+	return a.boolean(b.Value)
 }
 
 // textBool reads CloudTrail's "true"/"false" strings; anything else is
 // nil.
-func textBool(t ingest.Text) *bool {
-	var v bool
-	switch strings.ToLower(string(t)) {
-	case "true":
-		v = true
-	case "false":
-	default:
-		return nil
+func (a *rowArena) textBool(t ingest.Text) *bool {
+	switch {
+	case strings.EqualFold(string(t), "true"):
+		return a.boolean(true)
+	case strings.EqualFold(string(t), "false"):
+		return a.boolean(false)
 	}
-	return &v
+	return nil
 }
 
 func validUTF8(s string) string {
