@@ -641,3 +641,77 @@ func compact(t testing.TB, raw []byte) []byte {
 	}
 	return b.Bytes()
 }
+
+// TestDecodeLogHashOnly: with HashOnly, DecodeLog yields no record and
+// gives the Body a full decode gives (hash, sizes, trailing bytes), and
+// still fails on bytes that are not gzip CloudTrail could have written:
+// corrupt or truncated gzip, more than MaxDecompressed.
+func TestDecodeLogHashOnly(t *testing.T) {
+	good := gz(t, twoRecords)
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		opts    DecodeOptions
+		wantErr string
+	}{
+		{name: "good", data: good},
+		{name: "not gzip", data: []byte(twoRecords)},
+		{name: "second gzip member", data: append(gz(t, twoRecords), gz(t, `{"Records":[{"eventID":"evil"}]}`)...)},
+		{name: "trailing garbage", data: append(gz(t, twoRecords), "junk"...)},
+		{name: "empty records", data: gz(t, `{"Records":[]}`)},
+		{name: "truncated gzip", data: good[:len(good)/2], wantErr: "truncated"},
+		{name: "corrupt gzip", data: corrupt(good), wantErr: "decode"},
+		{name: "empty", data: nil, wantErr: "empty object"},
+		{name: "gzip bomb", data: gz(t, `{"Records":[` + strings.Repeat(`{},`, 100000) + `{}]}`), opts: DecodeOptions{MaxDecompressed: 10000}, wantErr: "decompressed size over"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := tc.opts
+			opts.HashOnly = true
+			recs, body, err := decodeAll(t, tc.data, opts)
+			if len(recs) != 0 {
+				t.Errorf("%d records yielded, want none", len(recs))
+			}
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, full, err := decodeAll(t, tc.data, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body != full {
+				t.Errorf("hash-only body %+v, full decode %+v", body, full)
+			}
+		})
+	}
+	// Every genuine log file of one real archive: the same bodies.
+	dir := filepath.Join(sharedDir(t), "data", "real", "grycap-974349055189")
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json.gz") || strings.Contains(p, "CloudTrail-Digest") {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		_, full, ferr := decodeAll(t, data, DecodeOptions{})
+		_, hashed, herr := decodeAll(t, data, DecodeOptions{HashOnly: true})
+		if ferr != nil || herr != nil || hashed != full {
+			t.Errorf("%s: hash-only %+v (%v), full %+v (%v)", p, hashed, herr, full, ferr)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 1000 {
+		t.Errorf("%d real log files compared, want over 1000", n)
+	}
+}

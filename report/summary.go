@@ -33,6 +33,10 @@ type Run struct {
 	ExpectRegions []string
 	// FailOn is the severity at or above which the run fails.
 	FailOn string
+	// IntegrityOnly: log files were hashed, their records never read
+	// (analyze --integrity-only); the controls that judge records are not
+	// evaluated.
+	IntegrityOnly bool
 }
 
 // Summary is summary.json, as trailcover's contract fixes it.
@@ -99,6 +103,7 @@ type SummaryRun struct {
 	AllowRegions          []string `json:"allow_regions"`
 	ExpectRegions         []string `json:"expect_regions"`
 	FailOn                string   `json:"fail_on"`
+	IntegrityOnly         bool     `json:"integrity_only"`
 }
 
 // Tool names the program that wrote the summary.
@@ -208,6 +213,7 @@ func NewSummary(run Run, res *analyzer.Result) Summary {
 			AllowRegions:          nonNil(run.AllowRegions),
 			ExpectRegions:         nonNil(run.ExpectRegions),
 			FailOn:                run.FailOn,
+			IntegrityOnly:         run.IntegrityOnly,
 		},
 	}
 	for _, c := range res.Chains {
