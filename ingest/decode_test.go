@@ -662,7 +662,7 @@ func TestDecodeLogHashOnly(t *testing.T) {
 		{name: "truncated gzip", data: good[:len(good)/2], wantErr: "truncated"},
 		{name: "corrupt gzip", data: corrupt(good), wantErr: "decode"},
 		{name: "empty", data: nil, wantErr: "empty object"},
-		{name: "gzip bomb", data: gz(t, `{"Records":[` + strings.Repeat(`{},`, 100000) + `{}]}`), opts: DecodeOptions{MaxDecompressed: 10000}, wantErr: "decompressed size over"},
+		{name: "gzip bomb", data: gz(t, `{"Records":[`+strings.Repeat(`{},`, 100000)+`{}]}`), opts: DecodeOptions{MaxDecompressed: 10000}, wantErr: "decompressed size over"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := tc.opts
