@@ -51,14 +51,14 @@ type integrityReport struct {
 	chain   chain
 	server  string
 	latency time.Duration
-	// trailcover is `trailcover analyze` (every output), verify the same
-	// scan and analyzer without the outputs, validate the AWS CLI.
-	trailcover, verify, validate *result
+	// trailcover is `trailcover analyze` (every output), integrityOnly
+	// `trailcover analyze --integrity-only`, validate the AWS CLI.
+	trailcover, integrityOnly, validate *result
 }
 
 func (r *integrityReport) rows() []*result {
 	var rows []*result
-	for _, c := range []*result{r.trailcover, r.verify, r.validate} {
+	for _, c := range []*result{r.trailcover, r.integrityOnly, r.validate} {
 		if c != nil {
 			rows = append(rows, c)
 		}
@@ -98,9 +98,9 @@ func (b *bench) runIntegrity(ctx context.Context, a *archive) ([]*integrityRepor
 	newReport := func(latency time.Duration) *integrityReport {
 		return &integrityReport{
 			chain: c, latency: latency,
-			trailcover: &result{name: analyzeS3Name},
-			verify:     &result{name: verifyName},
-			validate:   &result{name: validateName},
+			trailcover:    &result{name: analyzeS3Name},
+			integrityOnly: &result{name: integrityOnlyName},
+			validate:      &result{name: validateName},
 		}
 	}
 	var reps []*integrityReport
@@ -109,7 +109,7 @@ func (b *bench) runIntegrity(ctx context.Context, a *archive) ([]*integrityRepor
 		why := fmt.Sprintf("versitygw not installed (%v): go install github.com/versity/versitygw/cmd/versitygw@v1.8.0", err)
 		for _, latency := range b.cfg.latencies {
 			rep := newReport(latency)
-			rep.trailcover.skipped, rep.verify.skipped, rep.validate.skipped = why, why, why
+			rep.trailcover.skipped, rep.integrityOnly.skipped, rep.validate.skipped = why, why, why
 			reps = append(reps, rep)
 		}
 		return reps, nil
@@ -181,8 +181,10 @@ func (b *bench) runIntegrity(ctx context.Context, a *archive) ([]*integrityRepor
 			}
 			return r
 		}
-		rep.trailcover = run(analyzeS3Name, func() *result { return b.runAnalyzeS3(ctx, a, c, srv, endpoint, bucket) })
-		rep.verify = run(verifyName, func() *result { return b.runVerifyContestant(ctx, a, c, srv, endpoint, bucket) })
+		rep.trailcover = run(analyzeS3Name, func() *result { return b.runAnalyzeS3(ctx, a, c, srv, endpoint, bucket, analyzeS3Name) })
+		rep.integrityOnly = run(integrityOnlyName, func() *result {
+			return b.runAnalyzeS3(ctx, a, c, srv, endpoint, bucket, integrityOnlyName, "--integrity-only")
+		})
 		if awsErr != nil {
 			rep.validate.skipped = "the AWS CLI (aws) is not installed"
 		} else {
@@ -358,20 +360,21 @@ func s3Env(srv *versity, home string, extra ...string) []string {
 
 // Names of the integrity contestants.
 const (
-	analyzeS3Name = "trailcover analyze (S3, all outputs)"
-	verifyName    = "trailcover integrity path (scan + analyzer, no outputs)"
-	validateName  = "aws cloudtrail validate-logs"
+	analyzeS3Name     = "trailcover analyze (S3, all outputs)"
+	integrityOnlyName = "trailcover analyze --integrity-only (S3)"
+	validateName      = "aws cloudtrail validate-logs"
 )
 
-// runAnalyzeS3 runs `trailcover analyze` on the chain's bucket.
-func (b *bench) runAnalyzeS3(ctx context.Context, a *archive, c chain, srv *versity, endpoint, bucket string) *result {
-	r := &result{name: analyzeS3Name}
+// runAnalyzeS3 runs `trailcover analyze`, with extra flags, on the
+// chain's bucket.
+func (b *bench) runAnalyzeS3(ctx context.Context, a *archive, c chain, srv *versity, endpoint, bucket, name string, extra ...string) *result {
+	r := &result{name: name}
 	out := filepath.Join(b.work, "trailcover-s3-out")
 	if err := os.RemoveAll(out); err != nil {
 		r.err = err
 		return r
 	}
-	args := []string{"analyze", "--endpoint-url", endpoint, "--public-keys", a.publicKeys(), "--out", out}
+	args := append([]string{"analyze", "--endpoint-url", endpoint, "--public-keys", a.publicKeys(), "--out", out}, extra...)
 	if b.cfg.workers > 0 {
 		args = append(args, "--workers", fmt.Sprint(b.cfg.workers))
 	}
@@ -408,48 +411,6 @@ func (b *bench) runAnalyzeS3(ctx context.Context, a *archive, c chain, srv *vers
 	if !b.cfg.keep {
 		os.RemoveAll(out)
 	}
-	return r
-}
-
-// runVerifyContestant runs the integrity path alone (runVerify) on the
-// chain's bucket.
-func (b *bench) runVerifyContestant(ctx context.Context, a *archive, c chain, srv *versity, endpoint, bucket string) *result {
-	r := &result{name: verifyName}
-	self, err := os.Executable()
-	if err != nil {
-		r.err = err
-		return r
-	}
-	args := []string{"verify", "-endpoint-url", endpoint, "-public-keys", a.publicKeys()}
-	if b.cfg.workers > 0 {
-		args = append(args, "-workers", fmt.Sprint(b.cfg.workers))
-	}
-	cmd := command(ctx, self, append(args, "s3://"+bucket)...)
-	cmd.Env = s3Env(srv, b.work, "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull)
-	r.command = strings.Replace(commandLine(cmd), self, "trailcover-bench", 1)
-	cpu0, _ := srv.cpu()
-	stdout, m, err := measure(cmd, filepath.Join(b.work, "verify.stderr"))
-	cpu1, _ := srv.cpu()
-	r.m, r.serverCPU = m, cpu1-cpu0
-	if err != nil {
-		r.err = err
-		return r
-	}
-	var st verifyStats
-	if err := json.Unmarshal(stdout, &st); err != nil {
-		r.err = fmt.Errorf("verify printed %q: %w", stdout, err)
-		return r
-	}
-	for _, sc := range st.Chains {
-		if sc.Account == c.account && sc.Region == c.region && sc.Trail == c.trail && !sc.Backfill {
-			r.objects = int64(sc.DigestsValid + sc.LogsValid)
-			r.note = fmt.Sprintf("%d digests and %d log files valid", sc.DigestsValid, sc.LogsValid)
-		}
-	}
-	if r.note == "" {
-		r.err = fmt.Errorf("verify found no chain for %s %s", c.account, c.region)
-	}
-	r.records, r.bytes = st.Records, c.objects().bytes
 	return r
 }
 

@@ -19,9 +19,9 @@
 //     columns;
 //   - for one digest chain served by a local S3 server (versitygw), in a
 //     bucket of its own: `aws cloudtrail validate-logs`, `trailcover
-//     analyze`, and trailcover's integrity path alone (scan and analyzer,
-//     no outputs), as the loopback server is and with a latency added to
-//     every request (-s3-latency).
+//     analyze` and `trailcover analyze --integrity-only` (digests
+//     verified, log files hashed, no record parsed), as the loopback
+//     server is and with a latency added to every request (-s3-latency).
 //
 // For each it reports wall and CPU time, records/s, MB/s, objects/s and
 // peak RSS, then the ratios and the project's goals. A peer that cannot
@@ -86,17 +86,12 @@ type config struct {
 	args          []string
 }
 
-// run is the command without the process. The hidden first arguments
-// "floor" and "verify" run those contestants (runFloor, runVerify) in the
-// child processes the command starts.
+// run is the command without the process. The hidden first argument
+// "floor" runs that contestant (runFloor) in the child process the
+// command starts.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "floor":
-			return runFloor(ctx, args[1:], stdout)
-		case "verify":
-			return runVerify(ctx, args[1:], stdout)
-		}
+	if len(args) > 0 && args[0] == "floor" {
+		return runFloor(ctx, args[1:], stdout)
 	}
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {

@@ -85,10 +85,10 @@ func TestGoals(t *testing.T) {
 		duckdb:     &result{skipped: "node is not installed"},
 	}
 	integ := []*integrityReport{{
-		latency:    20 * time.Millisecond,
-		trailcover: &result{objects: 1000, m: measurement{wall: time.Second}},
-		verify:     &result{skipped: "not run"},
-		validate:   &result{objects: 1000, m: measurement{wall: 100 * time.Second}},
+		latency:       20 * time.Millisecond,
+		integrityOnly: &result{objects: 1000, m: measurement{wall: time.Second}},
+		trailcover:    &result{skipped: "not run"},
+		validate:      &result{objects: 1000, m: measurement{wall: 100 * time.Second}},
 	}}
 	got := map[string]string{}
 	for _, v := range goals([]*sizeReport{small, large}, integ) {
