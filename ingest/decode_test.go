@@ -591,6 +591,14 @@ func FuzzDecodeLog(f *testing.F) {
 		if body.Size > 1<<20 {
 			t.Fatalf("Size %d over the cap", body.Size)
 		}
+		// What decodes whole hashes the same without its records.
+		hashed, err := DecodeLog(bytes.NewReader(data), DecodeOptions{MaxDecompressed: 1 << 20, HashOnly: true}, func(*Record) error {
+			t.Fatal("HashOnly yielded a record")
+			return nil
+		})
+		if err != nil || hashed != body {
+			t.Fatalf("HashOnly: %+v, %v; full decode %+v", hashed, err, body)
+		}
 		if !body.Gzip {
 			if body.SHA256 != sha256.Sum256(data) {
 				t.Fatal("plain body: hash differs from sha256 of the input")
