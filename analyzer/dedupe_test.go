@@ -85,6 +85,12 @@ func TestEventSet(t *testing.T) {
 					delete(ref, k)
 				}
 			}
+			// Every hash kept is still found where a lookup probes.
+			for k, d := range ref {
+				if s.add(k, d) {
+					t.Fatalf("step %d: hash %d lost by keepFrom", i, k)
+				}
+			}
 		}
 		if s.len() != len(ref) {
 			t.Fatalf("step %d: %d held, want %d", i, s.len(), len(ref))

@@ -55,26 +55,38 @@ func (s *eventSet) each(fn func(h uint64, day int32)) {
 	}
 }
 
-// keepFrom forgets the hashes of days before cutoff, shrinking the table
-// to what is left.
+// keepFrom forgets the hashes of days before cutoff, in place: the table
+// keeps its size, and no second table is made (at the cap, a copy would
+// double the set's memory for a moment).
 func (s *eventSet) keepFrom(cutoff int32) {
-	old, oldDays := s.hashes, s.days
-	left := 0
-	for i, h := range old {
-		if h != 0 && oldDays[i] >= cutoff {
-			left++
+	if s.n == 0 {
+		return
+	}
+	for i, h := range s.hashes {
+		if h != 0 && s.days[i] < cutoff {
+			s.hashes[i] = 0
+			s.n--
 		}
 	}
-	slots := minEventSetSlots
-	for slots*3 < left*4*2 { // room to grow by half before the next resize
-		slots *= 2
+	// A dropped slot may have split a probe run, leaving hashes after it
+	// out of reach. Walking the table once from an empty slot and adding
+	// each hash again seats every one at or before where it was: the
+	// slots before it on its run are either seated already or empty.
+	mask := len(s.hashes) - 1
+	start := 0
+	for s.hashes[start] != 0 {
+		start++ // the table is at most three quarters full
 	}
-	s.hashes, s.days, s.n = nil, nil, 0
-	s.resize(slots)
-	for i, h := range old {
-		if h != 0 && oldDays[i] >= cutoff {
-			s.add(h, oldDays[i])
+	for k := 1; k <= len(s.hashes); k++ {
+		i := (start + k) & mask
+		h := s.hashes[i]
+		if h == 0 {
+			continue
 		}
+		day := s.days[i]
+		s.hashes[i] = 0
+		s.n--
+		s.add(h, day)
 	}
 }
 
