@@ -170,15 +170,12 @@ func TestIntegrityEndToEnd(t *testing.T) {
 	})
 }
 
-// analyzeArchive scans src twice, digests then everything else, as
-// `trailcover analyze` does, and returns the analysis.
+// analyzeArchive scans src twice, every digest, then everything else,
+// and returns the analysis: the plainest order, which the region-by-region
+// scan `trailcover analyze` makes (analyzeByRegion) must agree with.
 func analyzeArchive(t *testing.T, src ingest.Source, window ingest.Window, keys *analyzer.KeySet) *analyzer.Result {
 	t.Helper()
-	bucket := ""
-	if b, ok := src.(ingest.Bucketed); ok {
-		bucket = b.Bucket()
-	}
-	a := analyzer.New(analyzer.Config{Window: window, Bucket: bucket, PublicKeys: keys})
+	a := analyzer.New(analyzer.Config{Window: window, Bucket: bucketOf(src), PublicKeys: keys})
 	inv := &ingest.Inventory{}
 	for _, kinds := range [][]ingest.Kind{
 		{ingest.KindDigest},
@@ -202,11 +199,7 @@ func analyzeArchive(t *testing.T, src ingest.Source, window ingest.Window, keys 
 // does without --state or --versions.
 func analyzeByRegion(t *testing.T, src ingest.Source, window ingest.Window, keys *analyzer.KeySet) *analyzer.Result {
 	t.Helper()
-	bucket := ""
-	if b, ok := src.(ingest.Bucketed); ok {
-		bucket = b.Bucket()
-	}
-	a := analyzer.New(analyzer.Config{Window: window, Bucket: bucket, PublicKeys: keys})
+	a := analyzer.New(analyzer.Config{Window: window, Bucket: bucketOf(src), PublicKeys: keys})
 	ended := 0
 	inv, err := ingest.Scan(t.Context(), src, ingest.ScanOptions{Window: window, Workers: 8, ScopeDone: func(s ingest.Scope) error {
 		ended++
@@ -258,6 +251,14 @@ func firstDiff(got, want string) string {
 		}
 	}
 	return "(no line differs)"
+}
+
+// bucketOf is the bucket a source knows it reads, or "".
+func bucketOf(src ingest.Source) string {
+	if b, ok := src.(ingest.Bucketed); ok {
+		return b.Bucket()
+	}
+	return ""
 }
 
 func findChain(chains []analyzer.Chain, account, region, trail string, backfill bool) *analyzer.Chain {
