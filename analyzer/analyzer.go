@@ -214,7 +214,8 @@ func (a *Analyzer) account(id string) *accountState {
 }
 
 // Observe takes in one object's scan result and returns, for a log file,
-// its integrity verdict, final since every digest was observed before it.
+// its integrity verdict, final when every digest of its account and region
+// was observed before it (ingest.ScanOptions.ScopeDone orders a scan so).
 //
 // With a ledger (Config.KeepState, or an Analyzer from Restore), an object
 // an earlier run analyzed is not analyzed again: a skipped result

@@ -61,8 +61,8 @@ type ScanOptions struct {
 	// Kinds, if not empty, limits the listing of date folders to these
 	// kinds' folders (CloudTrail-Digest/ for KindDigest, and so on).
 	// Objects met during discovery are delivered whatever their kind. A
-	// consumer that must know every digest before it judges a log file
-	// scans twice: digests, then the rest.
+	// consumer that must know a region's digests before it judges its log
+	// files sets ScopeDone (or scans twice: digests, then the rest).
 	Kinds []Kind
 	// Versions lists every object version and delete marker (see
 	// ListOptions.Versions); used by acquire.

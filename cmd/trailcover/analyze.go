@@ -314,7 +314,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 	display := startProgress(progress, stderr, log, now)
 	defer display.Stop()
 	skipped := 0
-	// With --versions, a third phase reads the version history: after
+	// With --versions, a second phase reads the version history: after
 	// every current object, so that it annotates what they showed.
 	phases := []ingest.ScanOptions{{Skip: skip, ScopeDone: func(s ingest.Scope) error {
 		if !cfg.versions {
