@@ -115,11 +115,23 @@ type EventsOptions struct {
 	// DefaultMaxOpenFiles); the least recently used is closed, and its
 	// partition continues in a new part file.
 	MaxOpenFiles int
+	// Share makes the writer one of Share.Of writers of one table, each
+	// on a goroutine of its own: its files are numbered Share.Index,
+	// Share.Index+Share.Of, ... so that no two writers name one alike;
+	// its memory bounds (maxBufferedBytes, MaxOpenFiles) are its share of
+	// the table's; and only writer 0 writes the empty file of a table
+	// without rows. The zero value is a writer alone.
+	Share Share
 	// Window keeps the records whose eventTime falls inside it. A record
 	// whose eventTime is missing or malformed is kept (event_time NULL,
 	// date=__HIVE_DEFAULT_PARTITION__) only when the window is open on
 	// both sides.
 	Window ingest.Window
+}
+
+// Share is a writer's place among the writers of one table.
+type Share struct {
+	Index, Of int
 }
 
 // Defaults for EventsOptions. A row group of 32768 CloudTrail records is
@@ -186,8 +198,11 @@ func NewEventsWriter(open func(p Partition) (io.WriteCloser, error), opts Events
 	if opts.RowsPerRowGroup <= 0 {
 		opts.RowsPerRowGroup = DefaultRowsPerRowGroup
 	}
+	if opts.Share.Of <= 1 || opts.Share.Index < 0 || opts.Share.Index >= opts.Share.Of {
+		opts.Share = Share{Index: 0, Of: 1}
+	}
 	if opts.MaxOpenFiles <= 0 {
-		opts.MaxOpenFiles = DefaultMaxOpenFiles
+		opts.MaxOpenFiles = max(2, DefaultMaxOpenFiles/opts.Share.Of)
 	}
 	return &EventsWriter{
 		open:  open,
@@ -304,7 +319,7 @@ func (w *EventsWriter) flushBatch(part Partition, size int64) error {
 			}
 		}
 	}
-	for w.buffered > maxBufferedBytes {
+	for w.buffered > maxBufferedBytes/int64(w.opts.Share.Of) {
 		// Cut the largest pending row group: the hot partition's,
 		// which would soon be cut anyway.
 		var largest *eventsFile
@@ -358,7 +373,7 @@ func (w *EventsWriter) file(part Partition) (*eventsFile, error) {
 		}
 	}
 	p := part
-	p.Part = w.parts
+	p.Part = w.opts.Share.Index + w.parts*w.opts.Share.Of
 	w.parts++
 	out, err := w.open(p)
 	if err != nil {
@@ -415,9 +430,9 @@ func (w *EventsWriter) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	if w.err == nil && w.parts == 0 {
+	if w.err == nil && w.parts == 0 && w.opts.Share.Index == 0 {
 		// No row at all: a flat, empty file.
-		p := Partition{Part: w.parts}
+		p := Partition{Part: 0}
 		w.parts++
 		out, err := w.open(p)
 		if err != nil {

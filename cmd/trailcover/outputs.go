@@ -43,7 +43,7 @@ type outputs struct {
 	dir    string
 	tmp    string // the events folder being written, relative to dir
 	root   *os.Root
-	events *report.EventsWriter
+	events *eventsSink
 }
 
 func newOutputs(dir string, partitioned bool, window ingest.Window) (*outputs, error) {
@@ -60,7 +60,7 @@ func newOutputs(dir string, partitioned bool, window ingest.Window) (*outputs, e
 		root.Close()
 		return nil, fmt.Errorf("create events folder: %w", err)
 	}
-	o.events = report.NewEventsWriter(o.openEvents, report.EventsOptions{Partitioned: partitioned, Window: window})
+	o.events = newEventsSink(o.openEvents, report.EventsOptions{Partitioned: partitioned, Window: window})
 	return o, nil
 }
 
