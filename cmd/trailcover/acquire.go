@@ -57,7 +57,7 @@ flags:`)
 	if err != nil {
 		return err
 	}
-	cfg.withDefaultWorkers(src)
+	cfg.withDefaultWorkers(src, true)
 	// Two acquisitions into one copy would mix their journals and clear
 	// each other's downloads. Taken once the bucket is known to be
 	// readable, so that a failed run creates nothing.

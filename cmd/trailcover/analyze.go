@@ -124,16 +124,26 @@ type scanConfig struct {
 	logFormat     string
 }
 
-// s3Workers is the default number of objects fetched at once from S3:
-// fetching waits on the network, not the CPU (BenchmarkScanS3Workers,
-// 20 ms a request: 41 objects/s with 1 worker, 626 with 32).
-const s3Workers = 32
+// Default numbers of objects fetched at once from S3: fetching waits on
+// the network, not the CPU (BenchmarkScanS3Workers, 20 ms a request: 41
+// objects/s with 1 worker, 626 with 32). A worker that decodes holds an
+// object's records (a few MB); one that only hashes or copies holds
+// buffers, so streams can wait on the network by the hundred.
+const (
+	s3Workers      = 32
+	s3LightWorkers = 128
+)
 
 // withDefaultWorkers sets the default number of workers for a source
-// unless one was chosen: 4 per CPU for a directory, s3Workers for S3.
-func (c *scanConfig) withDefaultWorkers(src ingest.Source) {
+// unless one was chosen: 4 per CPU for a directory, s3Workers for S3, or
+// s3LightWorkers for S3 when no record is decoded (light: acquire,
+// analyze --integrity-only).
+func (c *scanConfig) withDefaultWorkers(src ingest.Source, light bool) {
 	if _, ok := src.(*ingest.S3Source); ok && !c.workersChosen {
 		c.workers = s3Workers
+		if light {
+			c.workers = s3LightWorkers
+		}
 	}
 }
 
@@ -151,7 +161,7 @@ func addScanFlags(fs *flag.FlagSet) *scanFlags {
 	fs.StringVar(&sf.last, "last", "", "window of this `DURATION` ending now: 7d, 24h, 2w")
 	fs.Var(&sf.accounts, "accounts", "only these account IDs (comma-separated, repeatable)")
 	fs.StringVar(&sf.cfg.endpointURL, "endpoint-url", "", "an S3-compatible endpoint `URL` (path-style)")
-	fs.IntVar(&sf.cfg.workers, "workers", 4*runtime.GOMAXPROCS(0), fmt.Sprintf("objects fetched at once (default %d for s3:// sources)", s3Workers))
+	fs.IntVar(&sf.cfg.workers, "workers", 4*runtime.GOMAXPROCS(0), fmt.Sprintf("objects fetched at once (default for s3:// sources: %d, or %d with --integrity-only and for acquire)", s3Workers, s3LightWorkers))
 	fs.StringVar(&sf.cfg.logFormat, "log-format", "text", "log format on stderr: text or json")
 	return sf
 }
@@ -259,7 +269,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 	if c, ok := src.(io.Closer); ok {
 		defer c.Close()
 	}
-	cfg.withDefaultWorkers(src)
+	cfg.withDefaultWorkers(src, cfg.integrityOnly)
 	log.Info("analyze", "source", src.String(), "start", cfg.window.Start, "end", cfg.window.End, "workers", cfg.workers)
 
 	acfg := analyzer.Config{

@@ -97,12 +97,15 @@ func TestDefaultWorkers(t *testing.T) {
 		{[]string{"--workers", "5", "s3://b"}, s3, 5},
 		{[]string{"--workers", "5", "dir"}, dir, 5},
 		{[]string{"--config", p, "s3://b"}, s3, 3},
+		{[]string{"--integrity-only", "s3://b"}, s3, s3LightWorkers},
+		{[]string{"--integrity-only", "dir"}, dir, perCPU},
+		{[]string{"--integrity-only", "--workers", "7", "s3://b"}, s3, 7},
 	} {
 		cfg, err := parseAnalyzeFlags(tc.args, io.Discard, fixedNow)
 		if err != nil {
 			t.Fatalf("%v: %v", tc.args, err)
 		}
-		cfg.withDefaultWorkers(tc.src)
+		cfg.withDefaultWorkers(tc.src, cfg.integrityOnly)
 		if cfg.workers != tc.want {
 			t.Errorf("%v: %d workers, want %d", tc.args, cfg.workers, tc.want)
 		}
