@@ -155,9 +155,12 @@ const (
 	maxBufferedBytes   = 40 << 20
 	pageBufferSize     = 64 << 10
 	maxDictionaryBytes = 1 << 20
-	// maxRowGroupsPerFile keeps files far below parquet's limit of 32767
-	// row groups when memory pressure cuts small ones.
-	maxRowGroupsPerFile = 4096
+	// maxRowGroupsPerFile bounds a file: the writer holds, for the
+	// footer, some 70 KB of metadata (column chunks, page indexes) a row
+	// group until the file is closed, which would grow with the archive
+	// in one file (TestEventsFileMetadataBounded). 32 full row groups are
+	// a million rows, about 100 MB of Parquet.
+	maxRowGroupsPerFile = 32
 )
 
 // EventsWriter writes the events table: one Parquet file, or one file per
@@ -388,13 +391,24 @@ func (w *EventsWriter) file(part Partition) (*eventsFile, error) {
 // Row groups are cut by flushGroup; the writer's own limit never triggers
 // first.
 func newEventsParquet(out io.Writer, rowsPerRowGroup int, codec *zstdCodec) *parquet.GenericWriter[EventRow] {
-	return parquet.NewGenericWriter[EventRow](out,
+	opts := []parquet.WriterOption{
 		parquet.Compression(codec),
 		parquet.MaxRowsPerRowGroup(int64(rowsPerRowGroup)),
 		parquet.PageBufferSize(pageBufferSize),
 		parquet.DictionaryMaxBytes(maxDictionaryBytes),
 		parquet.KeyValueMetadata("trailcover.table", "events"),
-	)
+	}
+	// JSON and free text get no min/max statistics: no query prunes row
+	// groups by them, and the writer would keep them, for the footer, a
+	// quarter of its metadata.
+	for _, col := range []string{
+		"user_agent", "error_message", "user_identity", "request_parameters", "response_elements",
+		"additional_event_data", "service_event_details", "resources", "addendum", "tls_details",
+		"edge_device_details", "insight_details",
+	} {
+		opts = append(opts, parquet.SkipPageBounds(col))
+	}
+	return parquet.NewGenericWriter[EventRow](out, opts...)
 }
 
 // closeFile finishes one file and forgets it.

@@ -113,3 +113,46 @@ func TestEventsMemoryBounded(t *testing.T) {
 		t.Errorf("peak heap %d MB, want under %d MB", peak>>20, limit>>20)
 	}
 }
+
+// TestEventsFileMetadataBounded writes one flat table of many row groups:
+// the footer metadata a writer holds for each file's row groups must not
+// grow with the table (files are cut at maxRowGroupsPerFile).
+func TestEventsFileMetadataBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 300,000 rows")
+	}
+	var written int64
+	opened := 0
+	w := NewEventsWriter(func(Partition) (io.WriteCloser, error) { opened++; return countingFile{&written}, nil },
+		EventsOptions{RowsPerRowGroup: 1000})
+	var ms runtime.MemStats
+	var early, late uint64
+	const files = 3000
+	n := 0
+	for r := range syntheticLogs(files, 100, 4, 2) {
+		if err := w.Write(r, analyzer.VerdictValid); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if n == files/3 || n == files {
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			if n == files/3 {
+				early = ms.HeapInuse
+			} else {
+				late = ms.HeapInuse
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d rows in %d files; heap %.1f MB after a third, %.1f MB at the end", w.Rows(), opened, float64(early)/1e6, float64(late)/1e6)
+	if opened < 2 {
+		t.Errorf("%d files for %d row groups, want a new file every %d", opened, w.Rows()/1000, maxRowGroupsPerFile)
+	}
+	// 200 more row groups would hold some 14 MB more if kept.
+	if late > early+6<<20 {
+		t.Errorf("heap grew from %d to %d MB as row groups were added", early>>20, late>>20)
+	}
+}
