@@ -56,7 +56,9 @@ type ScanOptions struct {
 	// Workers is the number of objects fetched and decoded at once
 	// (default: 4 per CPU, as fetching waits on the network).
 	Workers int
-	// Listers is the number of region folders listed at once (default 4).
+	// Listers is the number of region folders listed at once (default 4;
+	// 2 with ScopeDone, since a consumer that keeps a region's state until
+	// it is done holds as many regions as are listed at once).
 	Listers int
 	// Kinds, if not empty, limits the listing of date folders to these
 	// kinds' folders (CloudTrail-Digest/ for KindDigest, and so on).
@@ -182,6 +184,9 @@ func Walk[T any](ctx context.Context, src Source, opts ScanOptions, process func
 	}
 	if opts.Listers <= 0 {
 		opts.Listers = 4
+		if opts.ScopeDone != nil {
+			opts.Listers = 2
+		}
 	}
 	if opts.Progress == nil {
 		opts.Progress = new(Progress)

@@ -152,7 +152,7 @@ const (
 // rest of its row group.
 const (
 	maxRowGroupBytes   = 32 << 20
-	maxBufferedBytes   = 40 << 20
+	maxBufferedBytes   = 32 << 20
 	pageBufferSize     = 64 << 10
 	maxDictionaryBytes = 1 << 20
 	// maxRowGroupsPerFile bounds a file: the writer holds, for the
