@@ -65,7 +65,7 @@ Run 'trailcover COMMAND -h' for a command's flags.
 // read; some 120 MB at its peak on a 1 GB archive) rather than twice
 // that. Set much closer to the live heap, the collector runs all the
 // time: at 224 MiB, analyze of a 10 GB archive (90 days, whose regions
-// hold ten times the digests) had used 1.6 times the CPU of the whole
+// hold ten times the digests) had used 1.7 times the CPU of the whole
 // 10 GB run of the day before when it was stopped unfinished.
 const defaultMemoryLimit = 256 << 20
 
