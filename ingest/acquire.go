@@ -258,7 +258,7 @@ func (c *copier) copy(ctx context.Context, obj Object) copied {
 	}
 	defer body.Close()
 	e.Metadata = meta
-	n, sum, where, err := c.store(body, e.Path, fallback)
+	n, sum, where, err := c.store(body, e.Path, fallback, obj.LastModified)
 	e.Path = where
 	if err != nil {
 		e.Error = fmt.Sprintf("copy %s: %v", obj.Key, err)
@@ -279,8 +279,9 @@ func (c *copier) copy(ctx context.Context, obj Object) copied {
 // the size and hex SHA-256 of what was written and where it went: name,
 // or fallback when the file system cannot hold the object at name. S3
 // keys are not paths: "k" and "k/child" can both exist, and a key's
-// segment may be longer than a file name can be.
-func (c *copier) store(r io.Reader, name, fallback string) (int64, string, string, error) {
+// segment may be longer than a file name can be. The file's modification
+// time is the object's, when known: a directory copy lists with it.
+func (c *copier) store(r io.Reader, name, fallback string, modified time.Time) (int64, string, string, error) {
 	tmpName := path.Join(tmpDir, "obj-"+rand.Text())
 	tmp, err := c.root.OpenFile(tmpName, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -293,6 +294,9 @@ func (c *copier) store(r io.Reader, name, fallback string) (int64, string, strin
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && !modified.IsZero() {
+		err = c.root.Chtimes(tmpName, modified, modified)
 	}
 	if err == nil {
 		err = c.place(tmpName, name)
