@@ -17,18 +17,10 @@ func regionOf(loc ingest.Location) ingest.Scope {
 	return ingest.Scope{Prefix: loc.Prefix, OrgID: loc.OrgID, Account: loc.Account, Region: loc.Region}
 }
 
-// TestScanScopeDone scans a simulated archive (two accounts, every region
-// with digests) with many workers and listers, and holds ScopeDone to its
-// contract: each region's digests are all delivered before its first log
-// file, ScopeDone comes once per region after the region's last object,
-// and the scan delivers exactly what a scan without ScopeDone does.
-func TestScanScopeDone(t *testing.T) {
+// simulatedSource generates an archive and opens it as a directory.
+func simulatedSource(t *testing.T, cfg simulate.Config) *ingest.DirSource {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "archive")
-	cfg := simulate.Config{
-		Seed: 5, AccountCount: 2, Regions: []string{"us-east-1", "eu-west-1"},
-		EnabledRegions: []string{"us-east-1", "eu-west-1", "ap-south-1", "sa-east-1"},
-		Days:           1, EventsPerHour: 20,
-	}
 	if _, err := simulate.Generate(t.Context(), cfg, dir); err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +28,21 @@ func TestScanScopeDone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
+	t.Cleanup(func() { src.Close() })
+	return src
+}
+
+// TestScanScopeDone scans a simulated archive (two accounts, every region
+// with digests) with many workers and listers, and holds ScopeDone to its
+// contract: each region's digests are all delivered before its first log
+// file, ScopeDone comes once per region after the region's last object,
+// and the scan delivers exactly what a scan without ScopeDone does.
+func TestScanScopeDone(t *testing.T) {
+	src := simulatedSource(t, simulate.Config{
+		Seed: 5, AccountCount: 2, Regions: []string{"us-east-1", "eu-west-1"},
+		EnabledRegions: []string{"us-east-1", "eu-west-1", "ap-south-1", "sa-east-1"},
+		Days:           1, EventsPerHour: 20,
+	})
 
 	// What each region holds, from a plain scan.
 	digests := map[ingest.Scope]int{}
@@ -112,20 +118,11 @@ func TestScanScopeDone(t *testing.T) {
 // TestScanScopeDoneError stops the scan at the first ScopeDone error and
 // leaves no goroutine behind.
 func TestScanScopeDoneError(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "archive")
-	cfg := simulate.Config{Seed: 6, AccountCount: 1, Regions: []string{"us-east-1"}, Days: 1, EventsPerHour: 10}
-	if _, err := simulate.Generate(t.Context(), cfg, dir); err != nil {
-		t.Fatal(err)
-	}
-	src, err := ingest.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
+	src := simulatedSource(t, simulate.Config{Seed: 6, AccountCount: 1, Regions: []string{"us-east-1"}, Days: 1, EventsPerHour: 10})
 	before := runtime.NumGoroutine()
 	stop := errors.New("stop here")
 	calls := 0
-	_, err = ingest.Scan(t.Context(), src, ingest.ScanOptions{Workers: 8, ScopeDone: func(ingest.Scope) error {
+	_, err := ingest.Scan(t.Context(), src, ingest.ScanOptions{Workers: 8, ScopeDone: func(ingest.Scope) error {
 		calls++
 		return stop
 	}}, func(*ingest.Result) error { return nil })
