@@ -612,6 +612,7 @@ func (a *rowArena) reset() {
 	clear(a.strs)
 	clear(a.times)
 	a.strs, a.times = a.strs[:0], a.times[:0]
+	a.bools = [2]bool{false, true}
 }
 
 // json is raw JSON as text: nil when absent or null. The text shares the
@@ -643,7 +644,6 @@ func (a *rowArena) time(t time.Time) *time.Time {
 // boolean points to a true or false that every row shares (the writer
 // only reads what rows point to).
 func (a *rowArena) boolean(v bool) *bool {
-	a.bools = [2]bool{false, true}
 	if v {
 		return &a.bools[1]
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -145,15 +144,12 @@ func (b *bench) runAnalyzeDir(ctx context.Context, a *archive) *result {
 
 // readSummary reads summary.json from an output folder.
 func readSummary(out string) (*report.Summary, error) {
-	data, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	f, err := os.Open(filepath.Join(out, "summary.json"))
 	if err != nil {
 		return nil, err
 	}
-	var s report.Summary
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("summary.json: %w", err)
-	}
-	return &s, nil
+	defer f.Close()
+	return report.ReadSummary(f)
 }
 
 // check returns the failures of the contest: contestants that failed, and

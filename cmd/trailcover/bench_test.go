@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -148,13 +146,10 @@ func watchPeakHeap(b *testing.B, name string) (stop func()) {
 }
 
 func readBenchSummary(out string) (*report.Summary, error) {
-	data, err := os.ReadFile(filepath.Join(out, "summary.json"))
+	f, err := os.Open(filepath.Join(out, summaryFile))
 	if err != nil {
 		return nil, err
 	}
-	var s report.Summary
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("summary.json: %w", err)
-	}
-	return &s, nil
+	defer f.Close()
+	return report.ReadSummary(f)
 }

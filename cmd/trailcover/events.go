@@ -2,7 +2,7 @@ package main
 
 import (
 	"errors"
-	"hash/fnv"
+	"hash/maphash"
 	"io"
 	"runtime"
 	"sync"
@@ -28,6 +28,9 @@ type eventsSink struct {
 	queues  []chan eventsJob
 	wg      sync.WaitGroup
 
+	// seed picks the writer of an object by its key's hash.
+	seed maphash.Seed
+
 	mu  sync.Mutex
 	err error // the first writer error
 }
@@ -43,7 +46,7 @@ const eventsQueue = 2
 
 func newEventsSink(open func(report.Partition) (io.WriteCloser, error), opts report.EventsOptions) *eventsSink {
 	n := min(runtime.GOMAXPROCS(0), maxEventWriters)
-	s := &eventsSink{}
+	s := &eventsSink{seed: maphash.MakeSeed()}
 	for i := range n {
 		o := opts
 		o.Share = report.Share{Index: i, Of: n}
@@ -86,9 +89,7 @@ func (s *eventsSink) Write(r *ingest.Result, v analyzer.Verdict) error {
 	if err := s.failed(); err != nil {
 		return err
 	}
-	h := fnv.New32a()
-	h.Write([]byte(r.Object.Key))
-	s.queues[int(h.Sum32()%uint32(len(s.queues)))] <- eventsJob{r, v}
+	s.queues[maphash.String(s.seed, r.Object.Key)%uint64(len(s.queues))] <- eventsJob{r, v}
 	return nil
 }
 
