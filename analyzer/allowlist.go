@@ -154,18 +154,21 @@ func isDenied(code string) bool {
 	return false
 }
 
-// isServiceEvent reports whether an AWS service, not a person or their
-// code, made the call: AWSService identities, service events, calls a
-// service invoked on someone's behalf, and service-linked roles. Such
-// events are counted apart and never raise a finding above low: the
-// service acts where a person set it up, and that person's own calls are
-// what the finding is about.
+// isServiceEvent reports whether AWS itself made the call, as CloudTrail
+// records it: an AWSService identity, an AwsServiceEvent, or a
+// service-linked role (only its service can assume one). Such events are
+// counted apart and never raise a finding above low.
+//
+// userIdentity.invokedBy does not make a call AWS's own: CloudTrail sets it
+// to signin.amazonaws.com for every call of a console session, and to a
+// service's name when that service acts for the principal (CloudFormation,
+// forward access sessions); those calls are the principal's, and the
+// evidence shows invokedBy as "via" (CloudTrail User Guide, "CloudTrail
+// userIdentity element": invokedBy, type).
 func isServiceEvent(rec *ingest.Record) bool {
 	u := &rec.UserIdentity
 	switch {
 	case u.Type == "AWSService", rec.EventType == "AwsServiceEvent":
-		return true
-	case u.InvokedBy != "" && (strings.HasSuffix(u.InvokedBy, ".amazonaws.com") || u.InvokedBy == "AWS Internal"):
 		return true
 	case strings.Contains(u.SessionContext.SessionIssuer.ARN, ":role/aws-service-role/"):
 		return true
@@ -232,6 +235,7 @@ type outsideActivity struct {
 	exempt                          int
 	first, last                     time.Time
 	principals, ips, names, keys    counter
+	via                             counter
 	errors                          counter
 	samples                         []sample
 }
@@ -329,6 +333,9 @@ func (a *allowlist) event(rec *ingest.Record, r *ingest.Result) {
 	o.principals.add(principalOf(rec))
 	o.ips.add(rec.SourceIPAddress)
 	o.names.add(rec.EventSource + ":" + rec.EventName)
+	if rec.UserIdentity.InvokedBy != "" {
+		o.via.add(rec.UserIdentity.InvokedBy)
+	}
 	if rec.UserIdentity.AccessKeyID != "" {
 		o.keys.add(rec.UserIdentity.AccessKeyID)
 	}
@@ -406,6 +413,7 @@ func (a *allowlist) finding(k acctRegion, o *outsideActivity, allowed []string) 
 		"top_principals":     o.principals.top(topK),
 		"top_source_ips":     o.ips.top(topK),
 		"top_access_keys":    o.keys.top(topK),
+		"via":                o.via.top(topK),
 		"event_names":        o.names.top(topNames),
 		"error_codes":        o.errors.top(topNames),
 		"sample_event_ids":   ids,

@@ -34,6 +34,10 @@ func TestActivityOutsideAllowlist(t *testing.T) {
 		r.UserIdentity.SessionContext.SessionIssuer.ARN = "arn:aws:iam::111111111111:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
 		return r
 	}
+	viaService := func(r ingest.Record, invokedBy string) ingest.Record {
+		r.UserIdentity = ingest.UserIdentity{Type: "IAMUser", ARN: "arn:aws:iam::111111111111:user/alice", InvokedBy: invokedBy}
+		return r
+	}
 	withHost := func(r ingest.Record, host string) ingest.Record {
 		r.TLSDetails = json.RawMessage(`{"clientProvidedHostHeader":"` + host + `"}`)
 		return r
@@ -64,6 +68,12 @@ func TestActivityOutsideAllowlist(t *testing.T) {
 			recs: []ingest.Record{service(call("ca-central-1", "config.amazonaws.com", "PutEvaluations", "", &no)),
 				linked(call("ca-central-1", "ec2.amazonaws.com", "DescribeVolumes", "", &yes))},
 			want: []want{{"ca-central-1", Low, [4]int{0, 0, 0, 2}}}},
+		{name: "console session and on-behalf calls are the principal's", allow: []string{"eu-west-1"},
+			recs: []ingest.Record{
+				viaService(call("sa-east-1", "ec2.amazonaws.com", "RunInstances", "Client.UnauthorizedOperation", &no), "signin.amazonaws.com"),
+				viaService(call("sa-east-1", "s3.amazonaws.com", "PutBucketPolicy", "AccessDenied", &no), "cloudformation.amazonaws.com"),
+				viaService(call("sa-east-1", "ec2.amazonaws.com", "DescribeInstances", "", &yes), "AWS Internal")},
+			want: []want{{"sa-east-1", High, [4]int{0, 2, 1, 0}}}},
 		{name: "inside the allowlist", allow: []string{"eu-west-1", "sa-east-1"},
 			recs: []ingest.Record{call("sa-east-1", "ec2.amazonaws.com", "RunInstances", "", &no)}},
 		{name: "no allowlist", recs: []ingest.Record{call("sa-east-1", "ec2.amazonaws.com", "RunInstances", "", &no)}},

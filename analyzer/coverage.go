@@ -580,9 +580,12 @@ func logShareOf(lo, hi int64, delivered func(h int64) bool) float64 {
 }
 
 func (c *coverage) gapFinding(a *Account, cl *gapCluster, delivering int, lo, hi int64, percent float64) Finding {
-	run, withDigests := cl.span, cl.withDigests
+	// The finding claims silence in every region it names, so its hours
+	// are the cluster's core, the hours all its runs share; each region's
+	// own run, longer where it began earlier or ended later, is evidence.
+	run, withDigests := cl.core, cl.withDigests
 	start, end := hourTime(run.start), hourTime(run.end)
-	var regions []string
+	var regions, own []string
 	var runs []map[string]any
 	for _, r := range cl.runs {
 		regions = append(regions, r.region)
@@ -590,6 +593,7 @@ func (c *coverage) gapFinding(a *Account, cl *gapCluster, delivering int, lo, hi
 			"region": r.region, "start": formatEvidenceTime(hourTime(r.run.start)), "end": formatEvidenceTime(hourTime(r.run.end)),
 			"hours": r.run.hours(), "digests_expected": r.withDigests,
 		})
+		own = append(own, fmt.Sprintf("%s from %s to %s (%d h)", r.region, formatEvidenceTime(hourTime(r.run.start)), formatEvidenceTime(hourTime(r.run.end)), r.run.hours()))
 	}
 	slices.Sort(regions)
 	regions = slices.Compact(regions)
@@ -618,6 +622,10 @@ func (c *coverage) gapFinding(a *Account, cl *gapCluster, delivering int, lo, hi
 	} else {
 		fmt.Fprintf(&detail, "No log file was delivered for account %s in %s from %s to %s (%d h), unusually long for how often it delivers; without digests (log file validation off) a quiet spell cannot be ruled out. ",
 			a.Account, where, formatEvidenceTime(start), formatEvidenceTime(end), run.hours())
+	}
+	if len(cl.runs) > 1 && cl.span != cl.core {
+		fmt.Fprintf(&detail, "Each region's own silence: %s. ", strings.Join(own, "; "))
+		ev["span"] = map[string]any{"start": formatEvidenceTime(hourTime(cl.span.start)), "end": formatEvidenceTime(hourTime(cl.span.end)), "hours": cl.span.hours()}
 	}
 	switch {
 	case run.start == lo && run.end == hi:

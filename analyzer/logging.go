@@ -575,11 +575,13 @@ func (l *logging) changeFinding(c *loggingChange) Finding {
 	}
 }
 
-// globalFinding reports an account that delivers from its partition's
-// global region long enough to expect global-service events and shows
-// none. An account that does not deliver from the global region at all
-// is left to region-not-logged, which says that global events go
-// unlogged with it.
+// globalFinding reports an account that delivers long enough to expect
+// global-service events and shows none. Where the account delivers from
+// its partition's global region, the trail's "include global service
+// events" setting is off; where it does not, no trail logs the region
+// those events are recorded in (since November 2021 CloudTrail records
+// them in us-east-1 for every trail), so they go unlogged all the same:
+// a single-region trail elsewhere is the usual cause.
 func (l *logging) globalFinding(a *Account) (Finding, bool) {
 	s := l.accounts[a.Account]
 	if s == nil || s.global > 0 {
@@ -587,24 +589,48 @@ func (l *logging) globalFinding(a *Account) (Finding, bool) {
 	}
 	partition := l.regions.PartitionOf(a.RegionsDelivering)
 	global := l.regions.GlobalRegion(partition)
-	sp := s.delivery[global]
+	sp, inGlobal := s.delivery[global], true
+	if sp == nil {
+		// The span the account delivers over, from any region.
+		inGlobal = false
+		for _, region := range sortedKeys(s.delivery) {
+			if d := s.delivery[region]; sp == nil {
+				sp = &span{first: d.first, last: d.last}
+			} else {
+				sp.add(d.first)
+				sp.add(d.last)
+			}
+		}
+	}
 	if sp == nil || sp.length() < globalMinSpan || s.records < globalMinRecords {
 		return Finding{}, false
 	}
 	sev := Medium
-	if sp.length() >= globalHighSpan && s.records >= globalHighRecords {
+	if !inGlobal || (sp.length() >= globalHighSpan && s.records >= globalHighRecords) {
 		sev = High
 	}
 	ev := map[string]any{
 		"global_region":          global,
+		"delivers_from_global":   inGlobal,
 		"delivery_hours":         int(sp.length().Hours()),
 		"records":                s.records,
 		"global_service_events":  0,
 		"regional_sts_or_signin": s.regional,
 		"sources_checked":        sortedKeys(globalSources),
+		"regions_delivering":     sortedKeys(s.delivery),
 	}
 	if a.Trails != nil {
 		ev["trails"] = a.Trails
+	}
+	why := fmt.Sprintf("%s delivered for %.0f hours and %d events were recorded, but none from IAM, CloudFront, or STS and sign-in in %s: "+
+		"the trail's \"include global service events\" is probably off, so IAM changes, role assumptions and console sign-ins go unlogged. "+
+		"STS and sign-in events outside %s (%d) come from regional endpoints and are logged either way.",
+		global, sp.length().Hours(), s.records, global, global, s.regional)
+	if !inGlobal {
+		why = fmt.Sprintf("The account delivered for %.0f hours, only from %s, and %d events were recorded, none from IAM, CloudFront, or STS and sign-in in %s. "+
+			"CloudTrail records global-service events in %s, which no trail of this account logs (a single-region trail elsewhere turns them off), "+
+			"so IAM changes, role assumptions and console sign-ins go unlogged. STS and sign-in events of regional endpoints (%d) are logged either way.",
+			sp.length().Hours(), strings.Join(sortedKeys(s.delivery), ", "), s.records, global, global, s.regional)
 	}
 	return Finding{
 		Kind:     KindGlobalEventsOff,
@@ -613,10 +639,7 @@ func (l *logging) globalFinding(a *Account) (Finding, bool) {
 		Start:    sp.first,
 		End:      sp.last,
 		Title:    "No global-service events for account " + a.Account,
-		Detail: fmt.Sprintf("%s delivered for %.0f hours and %d events were recorded, but none from IAM, CloudFront, or STS and sign-in in %s: "+
-			"the trail's \"include global service events\" is probably off, so IAM changes, role assumptions and console sign-ins go unlogged. "+
-			"STS and sign-in events outside %s (%d) come from regional endpoints and are logged either way.",
-			global, sp.length().Hours(), s.records, global, global, s.regional),
+		Detail:   why,
 		Evidence: ev,
 	}, true
 }

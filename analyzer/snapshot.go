@@ -288,6 +288,7 @@ type activitySnap struct {
 	Names         counterSnap  `json:"names"`
 	Keys          counterSnap  `json:"keys"`
 	Errors        counterSnap  `json:"errors"`
+	Via           counterSnap  `json:"via"`
 	Samples       []sampleSnap `json:"samples"`
 }
 
@@ -671,7 +672,7 @@ func (a *allowlist) save(st *stateFile) {
 			Service: o.service, ServiceWrites: o.serviceWrites, Exempt: o.exempt,
 			First: o.first.UTC(), Last: o.last.UTC(),
 			Principals: saveCounter(&o.principals), IPs: saveCounter(&o.ips), Names: saveCounter(&o.names),
-			Keys: saveCounter(&o.keys), Errors: saveCounter(&o.errors),
+			Keys: saveCounter(&o.keys), Errors: saveCounter(&o.errors), Via: saveCounter(&o.via),
 		}
 		for _, sm := range o.samples {
 			s.Samples = append(s.Samples, sampleSnap{Time: sm.time.UTC(), ID: rawText(sm.id)})
@@ -1132,7 +1133,7 @@ func (a *allowlist) load(st *stateFile) error {
 			service: s.Service, serviceWrites: s.ServiceWrites, exempt: s.Exempt,
 			first: s.First, last: s.Last,
 			principals: loadCounter(s.Principals), ips: loadCounter(s.IPs), names: loadCounter(s.Names),
-			keys: loadCounter(s.Keys), errors: loadCounter(s.Errors),
+			keys: loadCounter(s.Keys), errors: loadCounter(s.Errors), via: loadCounter(s.Via),
 		}
 		if len(s.Samples) > maxSamples {
 			return fmt.Errorf("allowlist: %d samples", len(s.Samples))
