@@ -80,9 +80,13 @@ const (
 	// closed; it is not yet covered, rather than unlisted. File-name times
 	// precede delivery by a few minutes.
 	pendingMargin = 15 * time.Minute
-	// coverageSlack widens a digest's window when deciding whether an
-	// unlisted file fell inside verified coverage.
-	coverageSlack = 5 * time.Minute
+	// deliveryLag is how long after the time in its name a log file may be
+	// delivered, and so listed by a digest whose window starts later: a
+	// genuine file named 18:35 was listed by the digest of 18:36:49 to
+	// 19:36:49. A file no digest lists is judged injected only when
+	// verified digests cover every moment from its name's time to this
+	// much after it.
+	deliveryLag = 15 * time.Minute
 	// finalDigestBelow: a digest whose window is shorter than this is the
 	// final digest CloudTrail delivers when logging stops.
 	finalDigestBelow = 55 * time.Minute
@@ -198,8 +202,10 @@ type scopeState struct {
 	// latestDigest is the newest digest end time seen; logs named later
 	// (less pendingMargin) are not yet covered.
 	latestDigest time.Time
-	// covered are the windows of proven digests, sorted by start.
-	covered []coveredWindow
+	// covered are the windows of proven digests, sorted by start; holes
+	// are the windows of digests known to be missing (deleted, or absent
+	// from the hourly cadence).
+	covered, holes []coveredWindow
 	// usable tells whether any digest of the scope is not proven bad:
 	// files no digest lists are then unlisted rather than unverified.
 	usable bool
@@ -563,7 +569,7 @@ func (in *integrity) verify(s *scopeState) {
 		slices.SortFunc(c.digests, compareDigests)
 		all = append(all, c.digests...)
 	}
-	s.covered = s.covered[:0]
+	s.covered, s.holes = s.covered[:0], s.holes[:0]
 	s.usable = false
 	for _, d := range all {
 		d.result = digestResult{}
@@ -635,7 +641,7 @@ func (in *integrity) endScope(k scopeKey) {
 	for _, key := range s.listed {
 		delete(in.listings, key)
 	}
-	s.listed, s.covered = nil, nil
+	s.listed, s.covered, s.holes = nil, nil, nil
 	s.closed = true
 }
 
@@ -904,7 +910,12 @@ func (in *integrity) missingLink(d *digestState, prevKey string) {
 }
 
 func (in *integrity) addMissing(c *chainState, key string, end time.Time, ev map[string]any) {
-	if c.missing[key] || !in.judged(end) {
+	if c.missing[key] {
+		return
+	}
+	c.scope.holes = append(c.scope.holes, coveredWindow{end.Add(-digestPeriod), end})
+	if !in.judged(end) {
+		c.missing[key] = true
 		return
 	}
 	c.missing[key] = true
@@ -916,7 +927,7 @@ func (in *integrity) addMissing(c *chainState, key string, end time.Time, ev map
 		End:      end,
 		Title:    "Digest missing: " + key,
 		Detail: "The digest for " + stamp(end.Add(-digestPeriod)) + " to " + stamp(end) + " is absent. " +
-			"Its hour cannot be verified: log files delivered in it are unlisted, and deleted ones leave no trace.",
+			"Its hour cannot be verified: log files delivered in it cannot be verified, and deleted ones leave no trace.",
 		Evidence: ev,
 	})
 }
@@ -959,7 +970,7 @@ func (in *integrity) settle(d *digestState) {
 		s.usable = true
 	}
 	if res.trusted {
-		s.covered = append(s.covered, coveredWindow{d.start.Add(-coverageSlack), d.end.Add(coverageSlack)})
+		s.covered = append(s.covered, coveredWindow{d.start, d.end})
 	}
 	if !in.judged(d.loc.Time) {
 		return
@@ -1347,10 +1358,18 @@ func (in *integrity) unlisted(r *ingest.Result, s *scopeState) Verdict {
 	if !inWindow {
 		return VerdictUnlisted
 	}
+	switch {
+	case s.covers(loc.Time, loc.Time.Add(deliveryLag)):
+	case s.inHole(loc.Time, loc.Time.Add(deliveryLag)):
+		// A missing digest may have listed it: whether CloudTrail
+		// delivered it cannot be told either way.
+		c.counts.LogsUnverified++
+		return VerdictUnverified
+	}
 	c.counts.LogsUnlisted++
-	sev, where := Medium, "in a period no verified digest covers (validation off, a digest missing, or no public keys)"
-	if s.isCovered(loc.Time) {
-		sev, where = High, "in a period verified digests cover: CloudTrail did not deliver it"
+	sev, where := Medium, "in a period no verified digest covers (validation off, or no public keys): whether CloudTrail delivered it cannot be verified"
+	if s.covers(loc.Time, loc.Time.Add(deliveryLag)) {
+		sev, where = High, fmt.Sprintf("although verified digests cover every moment it could have been delivered in (%s to %s) and list every other file: CloudTrail did not deliver it", stamp(loc.Time), stamp(loc.Time.Add(deliveryLag)))
 	}
 	ev := map[string]any{"object_key": r.Object.Key, "sha256": hex.EncodeToString(r.Body.SHA256[:]), "size": r.Object.Size}
 	if r.Err != nil {
@@ -1390,13 +1409,38 @@ func (s *scopeState) chainForLogs() *chainState {
 	return best
 }
 
-func (s *scopeState) isCovered(t time.Time) bool {
-	i, _ := slices.BinarySearchFunc(s.covered, t, func(sp coveredWindow, t time.Time) int { return sp.start.Compare(t) })
-	// Windows are sorted by start; the ones starting at or before t are
-	// below i. Slack makes neighbours overlap, so looking back a few is
-	// enough.
-	for j := i; j >= 0 && j >= i-3; j-- {
-		if j < len(s.covered) && !s.covered[j].start.After(t) && !t.After(s.covered[j].end) {
+// covers reports whether the windows of verified digests cover every
+// moment of [from, to].
+func (s *scopeState) covers(from, to time.Time) bool {
+	// Windows are sorted by start and barely overlap: start a few before
+	// the first one starting after from, and extend the covered stretch
+	// for as long as the next window starts inside it.
+	i, _ := slices.BinarySearchFunc(s.covered, from, func(w coveredWindow, t time.Time) int {
+		if w.start.After(t) {
+			return 1
+		}
+		return -1
+	})
+	reach := from
+	for _, w := range s.covered[max(0, i-3):] {
+		if w.start.After(reach) {
+			return false
+		}
+		if w.end.After(reach) {
+			reach = w.end
+		}
+		if !reach.Before(to) {
+			return true
+		}
+	}
+	return false
+}
+
+// inHole reports whether [from, to] meets the window of a digest known to
+// be missing.
+func (s *scopeState) inHole(from, to time.Time) bool {
+	for _, w := range s.holes {
+		if w.start.Before(to) && from.Before(w.end) {
 			return true
 		}
 	}

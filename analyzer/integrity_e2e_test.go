@@ -344,6 +344,9 @@ func checkAgainstTruth(t *testing.T, res *analyzer.Result, truth *simulate.Truth
 			LogsInvalid:    len(modified),
 			LogsMissing:    len(deleted),
 			LogsUnlisted:   tc.LogsUnlisted,
+			// Listed only by a deleted digest: nothing left can tell
+			// whether CloudTrail delivered them.
+			LogsUnverified: tc.LogsOnlyInDeletedDigests,
 		}
 		got := *c
 		got.Account, got.OrgID, got.Region, got.Trail, got.HomeRegion, got.Prefix = "", "", "", "", "", ""
@@ -416,7 +419,7 @@ func checkPlainCopy(t *testing.T, res *analyzer.Result, truth *simulate.Truth, d
 				modified[o.Key] = true
 			}
 		}
-		want := analyzer.Chain{DigestsMissing: tc.DigestsDeleted, LogsUnlisted: tc.LogsUnlisted}
+		want := analyzer.Chain{DigestsMissing: tc.DigestsDeleted, LogsUnlisted: tc.LogsUnlisted, LogsUnverified: tc.LogsOnlyInDeletedDigests}
 		for key, d := range digests {
 			if ingest.ParseKey(key).Region != tc.Region {
 				continue

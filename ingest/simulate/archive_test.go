@@ -308,7 +308,7 @@ func TestArchiveDigests(t *testing.T) {
 		}
 		want := 0
 		for _, c := range tr.Chains {
-			want += c.LogsUnlisted
+			want += c.LogsUnlisted + c.LogsOnlyInDeletedDigests
 		}
 		if unlisted != want {
 			t.Errorf("%d log files listed by no digest on disk, truth says %d", unlisted, want)

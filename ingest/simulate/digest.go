@@ -161,8 +161,9 @@ type chainResult struct {
 	listed, listedInDeleted      int
 	unassigned                   int
 	outcomes                     []outcome
-	// onDiskListed marks the log files that a digest on disk lists.
-	onDiskListed map[string]bool
+	// onDiskListed marks the log files that a digest on disk lists;
+	// deletedListed those a deleted digest lists.
+	onDiskListed, deletedListed map[string]bool
 }
 
 // digestChain writes the digests of chain c over its log entries.
@@ -186,7 +187,7 @@ func (g *generator) digestChain(ctx context.Context, fw *fileWriter, c *chainPla
 	wins := g.windows(c)
 	action, short := digestActions(c, wins)
 	r := newRand(g.cfg.Seed, "digests", c.acct.id, c.region)
-	res := &chainResult{onDiskListed: map[string]bool{}}
+	res := &chainResult{onDiskListed: map[string]bool{}, deletedListed: map[string]bool{}}
 	for _, sc := range short {
 		res.outcomes = append(res.outcomes, outcome{scenario: sc, kind: outcomeNotApplied})
 	}
@@ -263,6 +264,9 @@ func (g *generator) digestChain(ctx context.Context, fw *fileWriter, c *chainPla
 			res.deleted++
 			res.deletedKeys = append(res.deletedKeys, key)
 			res.listedInDeleted += len(keys)
+			for _, k := range keys {
+				res.deletedListed[k] = true
+			}
 			res.outcomes = append(res.outcomes, outcome{scenario: act.scenario, kind: outcomeDigestDeleted, key: key})
 			continue
 		}

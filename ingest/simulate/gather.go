@@ -82,7 +82,11 @@ func (g *generator) truth(byChain [][]*dayResult, chains []*chainResult, noise [
 		}
 		outcomes = append(outcomes, res.outcomes...)
 		for k := range onDisk {
-			if !res.onDiskListed[k] {
+			switch {
+			case res.onDiskListed[k]:
+			case res.deletedListed[k]:
+				ct.LogsOnlyInDeletedDigests++
+			default:
 				ct.LogsUnlisted++
 			}
 		}

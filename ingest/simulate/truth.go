@@ -98,12 +98,14 @@ type ChainTruth struct {
 	// LogsWritten are objects at log keys on disk (corrupt ones included).
 	// LogsListed are listed by some digest, on disk or deleted;
 	// LogsListedInDeletedDigests by a deleted one. LogsUnlisted are on disk
-	// but listed by no digest on disk: injected, corrupt unlisted objects,
-	// and files whose digest was deleted.
+	// but listed by no digest, deleted or not: injected and corrupt
+	// unlisted objects. LogsOnlyInDeletedDigests are on disk and listed
+	// only by a deleted digest: genuine, though nothing left can show it.
 	LogsWritten                int           `json:"logs_written"`
 	LogsListed                 int           `json:"logs_listed"`
 	LogsListedInDeletedDigests int           `json:"logs_listed_in_deleted_digests"`
 	LogsUnlisted               int           `json:"logs_unlisted"`
+	LogsOnlyInDeletedDigests   int           `json:"logs_only_in_deleted_digests"`
 	LogsDeleted                int           `json:"logs_deleted"`
 	LogsModified               int           `json:"logs_modified"`
 	LogsInjected               int           `json:"logs_injected"`
