@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"cmp"
 	"errors"
 	"slices"
 	"time"
@@ -90,6 +91,28 @@ type ObjectCounts struct {
 	// part of Listed.
 	NoncurrentVersions int
 	DeleteMarkers      int
+	// Layouts counts CloudTrail objects kept other than where and how
+	// CloudTrail writes them (ingest.Location.Layout), by note.
+	Layouts []LayoutCount
+	// AccountMismatches counts records whose recipientAccountId is not
+	// the account their file is named and filed for, by pair.
+	AccountMismatches []AccountMismatch
+}
+
+// LayoutCount is how many CloudTrail objects carry one layout note, with
+// the first key (in key order) as an example.
+type LayoutCount struct {
+	Note    string
+	Count   int
+	Example string
+}
+
+// AccountMismatch is records of RecordAccount found in files of
+// FileAccount: a copy that mixed accounts up, or renamed files.
+type AccountMismatch struct {
+	FileAccount, RecordAccount string
+	Records                    int
+	Example                    string
 }
 
 // RecordCounts counts records read and those whose eventID was seen
@@ -164,6 +187,10 @@ type Analyzer struct {
 	// ledger is what Snapshot keeps of every object; nil without
 	// Config.KeepState.
 	ledger *ledger
+	// layouts and mismatches feed ObjectCounts.Layouts and
+	// AccountMismatches.
+	layouts    map[string]*LayoutCount
+	mismatches map[[2]string]*AccountMismatch
 }
 
 // unreadableObject is what an unreadable-object finding reports.
@@ -252,6 +279,7 @@ func (a *Analyzer) Observe(r *ingest.Result) Verdict {
 	}
 	for i := range r.Records {
 		rec := &r.Records[i]
+		a.checkAccount(rec, r)
 		if a.record(rec) {
 			for _, c := range a.checks {
 				c.event(rec, r)
@@ -262,6 +290,60 @@ func (a *Analyzer) Observe(r *ingest.Result) Verdict {
 		a.ledger.add(r)
 	}
 	return v
+}
+
+// noteLayout counts a CloudTrail object kept other than CloudTrail keeps it.
+func (a *Analyzer) noteLayout(r *ingest.Result) {
+	note := r.Location.Layout
+	if note == "" {
+		return
+	}
+	if a.layouts == nil {
+		a.layouts = map[string]*LayoutCount{}
+	}
+	lc := a.layouts[note]
+	if lc == nil {
+		lc = &LayoutCount{Note: note, Example: r.Object.Key}
+		a.layouts[note] = lc
+	}
+	lc.Count++
+	lc.Example = min(lc.Example, r.Object.Key)
+}
+
+// checkAccount counts a record whose recipient is not its file's account.
+func (a *Analyzer) checkAccount(rec *ingest.Record, r *ingest.Result) {
+	file, got := r.Location.Account, rec.RecipientAccountID
+	if got == "" || file == "" || got == file {
+		return
+	}
+	if a.mismatches == nil {
+		a.mismatches = map[[2]string]*AccountMismatch{}
+	}
+	k := [2]string{file, got}
+	m := a.mismatches[k]
+	if m == nil {
+		m = &AccountMismatch{FileAccount: file, RecordAccount: got, Example: r.Object.Key}
+		a.mismatches[k] = m
+	}
+	m.Records++
+	m.Example = min(m.Example, r.Object.Key)
+}
+
+// objectCounts is ObjectCounts with the layout notes and account
+// mismatches, sorted.
+func (a *Analyzer) objectCounts() ObjectCounts {
+	o := a.objects
+	o.Layouts, o.AccountMismatches = nil, nil
+	for _, note := range sortedKeys(a.layouts) {
+		o.Layouts = append(o.Layouts, *a.layouts[note])
+	}
+	for _, m := range a.mismatches {
+		o.AccountMismatches = append(o.AccountMismatches, *m)
+	}
+	slices.SortFunc(o.AccountMismatches, func(x, y AccountMismatch) int {
+		return cmp.Or(cmp.Compare(x.FileAccount, y.FileAccount), cmp.Compare(x.RecordAccount, y.RecordAccount))
+	})
+	return o
 }
 
 // EndScope tells the Analyzer that every object of one account and region
@@ -366,6 +448,7 @@ func (a *Analyzer) observe(r *ingest.Result) {
 		a.objects.Other++
 		return
 	}
+	a.noteLayout(r)
 	acct := a.account(loc.Account)
 	if loc.OrgID != "" {
 		acct.orgID = loc.OrgID
@@ -504,7 +587,7 @@ func (u *unreadableObject) finding() Finding {
 // Finish completes the analysis. inv lists the region folders the scan
 // found.
 func (a *Analyzer) Finish(inv *ingest.Inventory) *Result {
-	res := &Result{Objects: a.objects, Records: a.records}
+	res := &Result{Objects: a.objectCounts(), Records: a.records}
 	if a.forgotBefore != 0 {
 		res.Records.DedupeFrom = time.Unix(int64(a.forgotBefore)*86400, 0).UTC()
 	}

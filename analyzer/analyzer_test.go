@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestAnalyzerCounts(t *testing.T) {
 
 	res := a.Finish(nil)
 	wantObjects := ObjectCounts{Listed: 6, LogFiles: 4, DigestFiles: 1, Other: 1, Unreadable: 1}
-	if res.Objects != wantObjects {
+	if !reflect.DeepEqual(res.Objects, wantObjects) {
 		t.Errorf("Objects = %+v, want %+v", res.Objects, wantObjects)
 	}
 	if want := (RecordCounts{Total: 5, Duplicates: 1, InWindow: 3}); res.Records != want {

@@ -1149,8 +1149,14 @@ func (in *integrity) judgeLog(r *ingest.Result) Verdict {
 	if loc.Time.After(in.latest) {
 		in.latest = loc.Time
 	}
+	// Digests list the key CloudTrail wrote; a decompressed or re-laid
+	// copy of the file is looked up under it.
+	listedAs := r.Object.Key
+	if loc.Layout != "" {
+		listedAs = loc.ObjectKey()
+	}
 	var best, rejected *listing
-	for _, l := range in.listings[r.Object.Key] {
+	for _, l := range in.listings[listedAs] {
 		l.seen = true
 		if !in.usable(l) {
 			if l.bucket == expectedBucket(in.cfg, l.digest) && (rejected == nil || l.digest.key < rejected.digest.key) {
@@ -1338,6 +1344,15 @@ func (in *integrity) unlisted(r *ingest.Result, s *scopeState) Verdict {
 	}
 	c := s.chainForLogs()
 	inWindow := in.cfg.Window.Contains(loc.Time)
+	if strings.HasPrefix(loc.Layout, ingest.LayoutRelaid) {
+		// Found by its name outside CloudTrail's folders, with the
+		// trail's prefix unknown: no digest listing can be matched to it
+		// with certainty.
+		if inWindow {
+			c.counts.LogsUnverified++
+		}
+		return VerdictUnverified
+	}
 	if loc.Time.After(s.latestDigest.Add(-pendingMargin)) {
 		// Delivered after the newest digest closed, or so close to it
 		// that the next one would list it: not yet covered.

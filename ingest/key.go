@@ -78,7 +78,19 @@ type Location struct {
 	// CloudTrail-Insight folder was classified as KindOther. Such keys are
 	// not written by CloudTrail and deserve a look.
 	Anomaly string
+	// Layout, when not empty, says how a CloudTrail object's key departs
+	// from where CloudTrail writes it: a file recognised by its name
+	// outside the AWSLogs/ folders (an export, a SIEM dump, a re-laid
+	// copy), or one stored uncompressed (.json). ObjectKey is then the
+	// key CloudTrail wrote, which digests list, and Prefix is unknown.
+	Layout string
 }
+
+// The Layout notes.
+const (
+	LayoutRelaid       = "outside CloudTrail's folder layout (recognised by its file name)"
+	LayoutUncompressed = "stored uncompressed (.json, not .json.gz)"
+)
 
 // ParseKey classifies an object key of a CloudTrail bucket. It never fails:
 // a key that does not follow CloudTrail's grammar exactly is KindOther.
@@ -90,7 +102,7 @@ func ParseKey(key string) Location {
 	// segments, while the prefix may hold any number of slashes.
 	file, rest, ok := cutLast(key)
 	if !ok {
-		return loc
+		return parseByName(key, key)
 	}
 	day, rest, ok1 := cutLast(rest)
 	month, rest, ok2 := cutLast(rest)
@@ -98,11 +110,11 @@ func ParseKey(key string) Location {
 	region, rest, ok4 := cutLast(rest)
 	folder, rest, ok5 := cutLast(rest)
 	if !(ok1 && ok2 && ok3 && ok4 && ok5) {
-		return loc
+		return parseByName(key, file)
 	}
 	kind, ok := kindOfFolder(folder)
 	if !ok {
-		return loc
+		return parseByName(key, file)
 	}
 	// From here on the key claims to be CloudTrail's; every mismatch is an
 	// anomaly worth reporting.
@@ -159,6 +171,48 @@ func ParseKey(key string) Location {
 		return fail("file-name date differs from the date folders")
 	}
 	loc.Kind = kind
+	if strings.HasSuffix(file, ".json") {
+		loc.Layout = LayoutUncompressed
+	}
+	return loc
+}
+
+// parseByName recognises a CloudTrail object by its file name alone, for
+// a key outside the AWSLogs/ folders: <account>_<folder>_<region>_… as
+// CloudTrail names log, digest and Insights files. Anything else is
+// KindOther.
+func parseByName(key, file string) Location {
+	other := Location{Key: key}
+	if len(file) < 13 || file[12] != '_' || !IsAccountID(file[:12]) {
+		return other
+	}
+	folder, rest, ok := strings.Cut(file[13:], "_")
+	if !ok {
+		return other
+	}
+	kind, ok := kindOfFolder(folder)
+	if !ok {
+		return other
+	}
+	region, _, ok := strings.Cut(rest, "_")
+	if !ok || !IsRegion(region) {
+		return other
+	}
+	loc := Location{Key: key, Account: file[:12], Region: region}
+	var why string
+	if kind == KindDigest {
+		why = parseDigestName(&loc, file)
+	} else {
+		why = parseLogName(&loc, file, folder)
+	}
+	if why != "" {
+		return other
+	}
+	loc.Kind = kind
+	loc.Layout = LayoutRelaid
+	if strings.HasSuffix(file, ".json") {
+		loc.Layout += "; " + LayoutUncompressed
+	}
 	return loc
 }
 
@@ -166,7 +220,7 @@ func ParseKey(key string) Location {
 // <account>_<folder>_<region>_<YYYYMMDDTHHmmZ>_<16 alphanumerics>.json.gz,
 // against the folders and fills loc.Time and loc.Unique.
 func parseLogName(loc *Location, file, folder string) string {
-	name, ok := strings.CutSuffix(file, ".json.gz")
+	name, ok := cutJSONSuffix(file)
 	if !ok {
 		return "file name does not end in .json.gz"
 	}
@@ -199,7 +253,7 @@ func parseLogName(loc *Location, file, folder string) string {
 // Trail names may hold '_' and '.', so the name is taken apart from the
 // right: the timestamp and the home region have fixed shapes.
 func parseDigestName(loc *Location, file string) string {
-	name, ok := strings.CutSuffix(file, ".json.gz")
+	name, ok := cutJSONSuffix(file)
 	if !ok {
 		return "file name does not end in .json.gz"
 	}
@@ -232,9 +286,18 @@ func parseDigestName(loc *Location, file string) string {
 	return ""
 }
 
+// cutJSONSuffix cuts the .json.gz CloudTrail writes, or the .json of a
+// copy someone decompressed.
+func cutJSONSuffix(file string) (string, bool) {
+	if name, ok := strings.CutSuffix(file, ".json.gz"); ok {
+		return name, true
+	}
+	return strings.CutSuffix(file, ".json")
+}
+
 // ObjectKey builds the key CloudTrail would write for loc. For a Location
-// that ParseKey returned with a kind other than KindOther,
-// ObjectKey() == Key.
+// that ParseKey returned with a kind other than KindOther and no Layout
+// note, ObjectKey() == Key.
 func (l Location) ObjectKey() string {
 	if l.Kind == KindOther {
 		return l.Key

@@ -92,8 +92,19 @@ func TestParseKey(t *testing.T) {
 			Location{}},
 		{"AWSLogs/111111111111/CloudTrail/us-east-2/2015/09/01/111111111111_CloudTrail_us-east-2_20150901T1925Z_WZZw1Rymnj.RjxXc.json.gz",
 			Location{Anomaly: "unique string is not alphanumeric"}},
+		// A copy someone decompressed: read, and noted.
 		{"AWSLogs/111111111111/CloudTrail/us-east-2/2015/09/01/111111111111_CloudTrail_us-east-2_20150901T1925Z_WZZw1RymnjCRjxXc.json",
-			Location{Anomaly: "file name does not end in .json.gz"}},
+			Location{Kind: KindLog, Account: "111111111111", Region: "us-east-2", Time: time.Date(2015, 9, 1, 19, 25, 0, 0, time.UTC), Unique: "WZZw1RymnjCRjxXc", Layout: LayoutUncompressed}},
+		// Re-laid out by region and date, as the SANS504 lab publishes it,
+		// and flat, as Invictus does: recognised by the file name.
+		{"us-east-1/2020/09/11/111111111111_CloudTrail_us-east-1_20200911T1835Z_AbCdEfGhIjKlMnOp.json.gz",
+			Location{Kind: KindLog, Account: "111111111111", Region: "us-east-1", Time: time.Date(2020, 9, 11, 18, 35, 0, 0, time.UTC), Unique: "AbCdEfGhIjKlMnOp", Layout: LayoutRelaid}},
+		{"111111111111_CloudTrail_us-east-1_20200911T1835Z_AbCdEfGhIjKlMnOp.json",
+			Location{Kind: KindLog, Account: "111111111111", Region: "us-east-1", Time: time.Date(2020, 9, 11, 18, 35, 0, 0, time.UTC), Unique: "AbCdEfGhIjKlMnOp", Layout: LayoutRelaid + "; " + LayoutUncompressed}},
+		{"evidence/111111111111_CloudTrail-Digest_us-east-1_my-trail_us-east-1_20200911T183649Z.json.gz",
+			Location{Kind: KindDigest, Account: "111111111111", Region: "us-east-1", Time: time.Date(2020, 9, 11, 18, 36, 49, 0, time.UTC), Trail: "my-trail", HomeRegion: "us-east-1", Layout: LayoutRelaid}},
+		{"exports/111111111111_cloudtrail_us-east-1_20200911T1835Z_AbCdEfGhIjKlMnOp.json.gz", Location{}},
+		{"exports/notes_CloudTrail_us-east-1.json", Location{}},
 		{"AWSLogs/111111111111/CloudTrail-Digest/us-east-2/2015/09/01/111111111111_CloudTrail-Digest_us-east-2_a..b_us-east-2_20150901T192500Z.json.gz",
 			Location{Anomaly: "trail name breaks CloudTrail's naming rules"}},
 		{"AWSLogs/111111111111/CloudTrail-Digest/us-east-2/2015/09/01/111111111111_CloudTrail-Digest_us-east-2_trail_20150901T192500Z.json.gz",
@@ -116,7 +127,7 @@ func TestParseKey(t *testing.T) {
 			if got != want {
 				t.Errorf("ParseKey(%q)\n got %+v\nwant %+v", tt.key, got, want)
 			}
-			if got.Kind != KindOther {
+			if got.Kind != KindOther && got.Layout == "" {
 				if back := got.ObjectKey(); back != tt.key {
 					t.Errorf("ObjectKey() = %q, want %q", back, tt.key)
 				}
@@ -213,8 +224,17 @@ func FuzzParseKey(f *testing.F) {
 		if loc.Anomaly != "" {
 			t.Fatalf("kind %v with anomaly %q", loc.Kind, loc.Anomaly)
 		}
-		// Every accepted key is exactly the key CloudTrail would write.
-		if back := loc.ObjectKey(); back != key {
+		// Every key accepted where CloudTrail writes is exactly the key
+		// CloudTrail would write; one recognised elsewhere by its name
+		// ends in that key's file name (or the .json of a decompressed
+		// copy).
+		back := loc.ObjectKey()
+		if loc.Layout != "" {
+			file := back[strings.LastIndexByte(back, '/')+1:]
+			if !strings.HasSuffix(key, file) && !strings.HasSuffix(key+".gz", file) {
+				t.Fatalf("ObjectKey() = %q, for %q", back, key)
+			}
+		} else if back != key {
 			t.Fatalf("ObjectKey() = %q, want %q", back, key)
 		}
 		if !IsAccountID(loc.Account) || !IsRegion(loc.Region) {

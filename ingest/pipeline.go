@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -470,6 +471,12 @@ type lister struct {
 
 	mu     sync.Mutex
 	scopes []Scope
+	// relaid are the CloudTrail objects found by their file names outside
+	// the AWSLogs/ folders (ParseKey's Location.Layout), held until
+	// discovery ends so that digests go out before log files; units
+	// counts the region units discovery found.
+	relaid []Object
+	units  int
 }
 
 // maxPrefixDepth bounds how many folder levels below ScanOptions.Prefix
@@ -537,6 +544,9 @@ func (l *lister) folders(ctx context.Context, prefix string, discovery bool, u *
 			dirs = append(dirs, o.Key)
 			return nil
 		}
+		if discovery && l.holdRelaid(o) {
+			return nil
+		}
 		if !deliver {
 			return nil
 		}
@@ -544,6 +554,61 @@ func (l *lister) folders(ctx context.Context, prefix string, discovery bool, u *
 	})
 	slices.Sort(dirs)
 	return dirs, err
+}
+
+// holdRelaid keeps o for the end of discovery if its file name is a
+// CloudTrail object's the scan wants, and reports whether it did.
+func (l *lister) holdRelaid(o Object) bool {
+	loc := ParseKey(o.Key)
+	if loc.Kind == KindOther {
+		return false
+	}
+	if (len(l.opts.Kinds) == 0 || slices.Contains(l.opts.Kinds, loc.Kind)) && l.wantAccount(loc.Account) {
+		l.mu.Lock()
+		l.relaid = append(l.relaid, o)
+		l.mu.Unlock()
+	}
+	return true
+}
+
+// emitRelaid sends the objects holdRelaid kept: digests first, so that
+// every log file's verdict is final when it arrives, then by key.
+func (l *lister) emitRelaid(ctx context.Context) error {
+	l.mu.Lock()
+	objs := l.relaid
+	l.relaid = nil
+	l.mu.Unlock()
+	rank := func(o Object) int {
+		if ParseKey(o.Key).Kind == KindDigest {
+			return 0
+		}
+		return 1
+	}
+	slices.SortFunc(objs, func(a, b Object) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), strings.Compare(a.Key, b.Key))
+	})
+	for _, o := range objs {
+		if err := l.emit(ctx, o, nil, KindOther); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deeper lists, when discovery found no AWSLogs/ folder, every object
+// below the folders it searched, so that CloudTrail files kept deeper
+// (a prefix of many levels, an export's folders) are found by name.
+func (l *lister) deeper(ctx context.Context) error {
+	deliver := len(l.opts.Kinds) == 0 || slices.Contains(l.opts.Kinds, KindOther)
+	return l.src.List(ctx, ListOptions{Prefix: l.opts.Prefix, Versions: l.opts.Versions}, func(o Object) error {
+		if o.IsPrefix || strings.Count(o.Key[len(l.opts.Prefix):], "/") <= maxPrefixDepth {
+			return nil // listed by discovery
+		}
+		if l.holdRelaid(o) || !deliver {
+			return nil
+		}
+		return l.emit(ctx, o, nil, KindOther)
+	})
 }
 
 // everything lists all objects below prefix, a folder of kind kind (in
@@ -563,10 +628,19 @@ func lastSegment(dir string) string {
 }
 
 func (l *lister) discover(ctx context.Context, units chan<- *unit) error {
+	var err error
 	if lastSegment(l.opts.Prefix) == awsLogs {
-		return l.awsLogs(ctx, l.opts.Prefix, units)
+		err = l.awsLogs(ctx, l.opts.Prefix, units)
+	} else {
+		err = l.above(ctx, l.opts.Prefix, 0, units)
 	}
-	return l.above(ctx, l.opts.Prefix, 0, units)
+	if err == nil && l.units == 0 {
+		err = l.deeper(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	return l.emitRelaid(ctx)
 }
 
 // above searches for AWSLogs/ folders below the trail's prefix.
@@ -670,6 +744,7 @@ func (l *lister) account(ctx context.Context, base string, units chan<- *unit) e
 		names = append(names, n)
 	}
 	slices.Sort(names)
+	l.units += len(names)
 	for _, n := range names {
 		select {
 		case units <- byRegion[n]:

@@ -131,6 +131,27 @@ type Objects struct {
 	// history, read with --versions; they are not part of Listed.
 	NoncurrentVersions int `json:"noncurrent_versions"`
 	DeleteMarkers      int `json:"delete_markers"`
+	// Layout lists CloudTrail objects kept other than where and how
+	// CloudTrail writes them (re-laid out, decompressed), by note;
+	// AccountMismatches the records filed under another account than
+	// their recipientAccountId. Both are omitted when empty.
+	Layout            []LayoutNote      `json:"layout,omitempty"`
+	AccountMismatches []AccountMismatch `json:"account_mismatches,omitempty"`
+}
+
+// LayoutNote is one way objects depart from CloudTrail's layout.
+type LayoutNote struct {
+	Note    string `json:"note"`
+	Objects int    `json:"objects"`
+	Example string `json:"example"`
+}
+
+// AccountMismatch is records of one account found in another's files.
+type AccountMismatch struct {
+	FileAccount   string `json:"file_account"`
+	RecordAccount string `json:"record_account"`
+	Records       int    `json:"records"`
+	Example       string `json:"example_object"`
 }
 
 // Records counts records read. InWindow counts those analysed: first of
@@ -192,6 +213,8 @@ func NewSummary(run Run, res *analyzer.Result) Summary {
 
 			NoncurrentVersions: res.Objects.NoncurrentVersions,
 			DeleteMarkers:      res.Objects.DeleteMarkers,
+			Layout:             layoutNotes(res.Objects.Layouts),
+			AccountMismatches:  accountMismatches(res.Objects.AccountMismatches),
 		},
 		Records: Records{
 			Total:      res.Records.Total,
@@ -300,4 +323,20 @@ func ReadSummary(r io.Reader) (*Summary, error) {
 		return nil, fmt.Errorf("summary.json: %w", err)
 	}
 	return &s, nil
+}
+
+func layoutNotes(in []analyzer.LayoutCount) []LayoutNote {
+	var out []LayoutNote
+	for _, l := range in {
+		out = append(out, LayoutNote{Note: l.Note, Objects: l.Count, Example: l.Example})
+	}
+	return out
+}
+
+func accountMismatches(in []analyzer.AccountMismatch) []AccountMismatch {
+	var out []AccountMismatch
+	for _, m := range in {
+		out = append(out, AccountMismatch{FileAccount: m.FileAccount, RecordAccount: m.RecordAccount, Records: m.Records, Example: m.Example})
+	}
+	return out
 }

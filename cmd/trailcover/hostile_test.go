@@ -911,7 +911,7 @@ func TestHostileBuckets(t *testing.T) {
 				if tt.name == "empty" && cmd == "analyze" {
 					var s report.Summary
 					data, _ := os.ReadFile(filepath.Join(out, summaryFile))
-					if err := json.Unmarshal(data, &s); err != nil || s.Objects != (report.Objects{}) || s.Records.Total != 0 {
+					if err := json.Unmarshal(data, &s); err != nil || !reflect.DeepEqual(s.Objects, report.Objects{}) || s.Records.Total != 0 {
 						t.Errorf("empty bucket: objects %+v, records %+v (%v)", s.Objects, s.Records, err)
 					}
 				}
