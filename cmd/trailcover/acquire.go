@@ -96,6 +96,9 @@ flags:`)
 	log.Info("acquired", "listed", stats.Listed, "copied", stats.Copied, "skipped_verified", stats.Skipped,
 		"failed", stats.Failed, "delete_markers", stats.DeleteMarkers, "bytes", stats.Bytes, "elapsed", now().Sub(began).Round(time.Millisecond))
 	fmt.Fprintf(stdout, "%s  %s/%s\n", stats.ManifestSHA256, strings.TrimSuffix(dir, "/"), ingest.ManifestFile)
+	if stats.Listed == 0 && stats.DeleteMarkers == 0 {
+		return fmt.Errorf("no CloudTrail object found in %s: it is empty (in the window, for these accounts); check the bucket and the trail's S3 key prefix", source)
+	}
 	if stats.Failed > 0 {
 		return fmt.Errorf("%d objects could not be copied (listed in the manifest with their errors); run acquire again to retry them", stats.Failed)
 	}

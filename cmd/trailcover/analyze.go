@@ -324,6 +324,9 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 	display := startProgress(progress, stderr, log, now)
 	defer display.Stop()
 	skipped := 0
+	// strays are the first objects listed that are not CloudTrail's, to
+	// name in the error when there is nothing else.
+	var strays []string
 	// With --versions, a second phase reads the version history: after
 	// every current object, so that it annotates what they showed.
 	phases := []ingest.ScanOptions{{Skip: skip, ScopeDone: func(s ingest.Scope) error {
@@ -354,6 +357,9 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 			if r.Err != nil {
 				log.Warn("unreadable object", "key", r.Object.Key, "error", r.Err)
 			}
+			if r.Location.Kind == ingest.KindOther && len(strays) < 3 {
+				strays = append(strays, r.Object.Key)
+			}
 			inputs.add(r)
 			v := a.Observe(r)
 			return out.events.Write(r, v)
@@ -366,10 +372,10 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 		}
 	}
 	display.Stop()
-	if len(inv.Scopes) == 0 {
-		log.Warn("no CloudTrail folders found: nothing below the source looks like <prefix>/AWSLogs/[<org>/]<account>/CloudTrail/<region>/", "source", src.String())
-	}
 	res := a.Finish(inv)
+	if err := nothingRead(src.String(), inv, &res.Objects, strays); err != nil {
+		return err
+	}
 	run := report.Run{
 		ToolName:      "trailcover",
 		ToolVersion:   version(),
@@ -524,4 +530,25 @@ func writeFileAtomic(name string, write func(io.Writer) error) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
+}
+
+// nothingRead is the error of a run that found no CloudTrail object and
+// no CloudTrail folder: a wrong path, a mistyped prefix, an empty bucket.
+// It must not end green, and it says what was there instead. An empty
+// window of an archive whose folders were found is not this case: the
+// coverage findings then say what is missing.
+func nothingRead(source string, inv *ingest.Inventory, o *analyzer.ObjectCounts, strays []string) error {
+	if len(inv.Scopes) > 0 || o.LogFiles+o.DigestFiles+o.InsightFiles > 0 {
+		return nil
+	}
+	found := "it is empty"
+	if o.Other > 0 {
+		found = fmt.Sprintf("it holds %d other objects (%s)", o.Other, strings.Join(strays, ", "))
+		if o.Other > len(strays) {
+			found = strings.TrimSuffix(found, ")") + ", …)"
+		}
+	}
+	return fmt.Errorf("no CloudTrail object found in %s: %s. trailcover reads a CloudTrail bucket or a copy of one: "+
+		"<prefix>/AWSLogs/[<org-id>/]<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<time>_<id>.json.gz "+
+		"(and CloudTrail-Digest/), or such files in any folders; check the path, the bucket and the trail's S3 key prefix", source, found)
 }

@@ -201,16 +201,60 @@ func configStrings(v any) ([]string, error) {
 // withConfig parses args with fs, then fills in from --config, returning
 // the positional arguments: those of the command line, or else the
 // file's.
+// parseInterspersed parses flags before, between and after the positional
+// arguments, as users type them (trailcover analyze s3://bucket --last 7d);
+// "--" ends the flags, and everything after it is positional. It returns
+// the positional arguments in order.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			// Parse stops after "--"; unless it was a flag's value.
+			if f := flagBefore(fs, args[:used-1]); f == nil || isBoolFlag(f) {
+				return append(positional, rest...), nil
+			}
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// flagBefore returns the flag an argument list ends with when that flag
+// takes its value from the next argument (-name, not -name=value).
+func flagBefore(fs *flag.FlagSet, args []string) *flag.Flag {
+	if len(args) == 0 {
+		return nil
+	}
+	name := strings.TrimLeft(args[len(args)-1], "-")
+	if !strings.HasPrefix(args[len(args)-1], "-") || name == "" || strings.Contains(name, "=") {
+		return nil
+	}
+	return fs.Lookup(name)
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
 func withConfig(fs *flag.FlagSet, args []string, positional ...string) ([]string, error) {
 	configPath := fs.String("config", "", "a TOML `FILE` holding any of these flags by name (and "+strings.Join(positional, ", ")+"); the command line wins")
-	if err := fs.Parse(args); err != nil {
+	args, err := parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if *configPath == "" {
-		return fs.Args(), nil
+		return args, nil
 	}
 	cfg, err := loadJobConfig(*configPath)
 	if err != nil {
@@ -220,8 +264,8 @@ func withConfig(fs *flag.FlagSet, args []string, positional ...string) ([]string
 	if err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return fs.Args(), nil
+	if len(args) > 0 {
+		return args, nil
 	}
 	var out []string
 	for _, a := range fromFile {

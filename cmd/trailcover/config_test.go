@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -109,5 +110,42 @@ func TestDefaultWorkers(t *testing.T) {
 		if cfg.workers != tc.want {
 			t.Errorf("%v: %d workers, want %d", tc.args, cfg.workers, tc.want)
 		}
+	}
+}
+
+// TestFlagsAnywhere: flags before, between and after the positional
+// arguments, as the README's examples put them; "--" ends the flags, and
+// a flag's value that happens to be "--" does not.
+func TestFlagsAnywhere(t *testing.T) {
+	for _, tt := range []struct {
+		args       []string
+		positional []string
+		out        string
+		versions   bool
+	}{
+		{[]string{"s3://bucket", "--last", "7d", "--out", "report/"}, []string{"s3://bucket"}, "report/", false},
+		{[]string{"--out", "o", "s3://bucket", "dir"}, []string{"s3://bucket", "dir"}, "o", false},
+		{[]string{"s3://bucket", "--versions", "dir", "-out=o"}, []string{"s3://bucket", "dir"}, "o", true},
+		{[]string{"--out", "o", "--", "--versions", "-x"}, []string{"--versions", "-x"}, "o", false},
+		{[]string{"--versions", "--", "a"}, []string{"a"}, "", true},
+		{[]string{"--out", "--", "a", "--versions"}, []string{"a"}, "--", true},
+	} {
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		out := fs.String("out", "", "")
+		fs.String("last", "", "")
+		versions := fs.Bool("versions", false, "")
+		got, err := parseInterspersed(fs, tt.args)
+		if err != nil {
+			t.Errorf("%q: %v", tt.args, err)
+			continue
+		}
+		if !slices.Equal(got, tt.positional) || *out != tt.out || *versions != tt.versions {
+			t.Errorf("%q: positional %q, out %q, versions %v; want %q, %q, %v", tt.args, got, *out, *versions, tt.positional, tt.out, tt.versions)
+		}
+	}
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if _, err := parseInterspersed(fs, []string{"s3://bucket", "--no-such-flag"}); err == nil {
+		t.Error("an unknown flag after the source was accepted")
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"github.com/trailcover/trailcover/analyzer"
 	"io"
 	"path/filepath"
 	"testing"
@@ -52,7 +53,7 @@ func TestAnalyzeIntegrityOnly(t *testing.T) {
 		// The findings that do not come from records (or from parsing
 		// them: unreadable objects, decode errors in evidence) are the
 		// same.
-		byRecords := map[string]bool{"outside-allowlist": true, "logging-changed": true, "global-events-off": true, "unreadable-object": true}
+		byRecords := map[string]bool{analyzer.KindOutsideAllowlist: true, analyzer.KindLoggingChanged: true, analyzer.KindGlobalEventsOff: true, analyzer.KindUnreadableObject: true}
 		pick := func(s map[string]any) []any {
 			var out []any
 			for _, f := range s["findings"].([]any) {

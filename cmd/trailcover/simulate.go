@@ -44,17 +44,18 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	})
 	scenarioFile := fs.String("scenario-file", "", "JSON list of scenarios, e.g. [{\"name\":\"delivery-gap\",\"region\":\"eu-west-1\",\"hours\":5}]")
 	fs.Usage = func() { simulateUsage(fs) }
-	if err := fs.Parse(args); err != nil {
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if fs.NArg() != 1 {
+	if len(positional) != 1 {
 		fs.Usage()
-		return fmt.Errorf("%w: simulate takes one directory, got %d arguments", errUsage, fs.NArg())
+		return fmt.Errorf("%w: simulate takes one directory, got %d arguments", errUsage, len(positional))
 	}
-	dir := fs.Arg(0)
+	dir := positional[0]
 	cfg.Regions = simulateSplit(*regions)
 	cfg.EnabledRegions = simulateSplit(*enabled)
 	day, err := time.Parse(time.DateOnly, *start)
