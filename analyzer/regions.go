@@ -137,6 +137,40 @@ func (m *RegionModel) Region(code string) Region {
 	return r
 }
 
+// Closest is the region code the model lists that is fewest edits away
+// from code (the first in code order among equals), for "did you mean"
+// in a usage error.
+func (m *RegionModel) Closest(code string) string {
+	best, bestDist := "", -1
+	for _, c := range sortedKeys(m.byCode) {
+		if d := editDistance(code, c); bestDist < 0 || d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between two ASCII strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 func (m *RegionModel) partition(id string) (*Partition, bool) {
 	for i := range m.Partitions {
 		if m.Partitions[i].ID == id {

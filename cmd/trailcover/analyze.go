@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -62,12 +63,13 @@ func parseAnalyzeFlags(args []string, stderr io.Writer, now time.Time) (*analyze
 	}
 	cfg := &analyzeConfig{}
 	var failOn string
-	var allow, expect, keys listFlag
+	var allow, expect, known, keys listFlag
 	fs.StringVar(&cfg.out, "out", "trailcover-report", "`DIR` where outputs go")
 	sf := addScanFlags(fs)
 	fs.BoolVar(&cfg.hivePartitions, "hive-partitions", false, "write events/ as Hive partitions account_id=/region=/date= (Athena, Trino, Spark)")
 	fs.Var(&allow, "allow-regions", "the region allowlist (comma-separated); without it, no allowlist findings")
 	fs.Var(&expect, "expect-regions", "regions every account must log (default: the partition's regions that need no opt-in, plus opt-in regions in use)")
+	fs.Var(&known, "known-regions", "region codes to accept in --allow-regions and --expect-regions although the embedded region model does not list them (regions launched after this build)")
 	fs.Var(&keys, "public-keys", "`FILE` with the output of aws cloudtrail list-public-keys (repeatable)")
 	fs.StringVar(&failOn, "fail-on", "high", "exit 3 if any finding is at or above this `SEVERITY` (info, low, medium, high, critical)")
 	fs.BoolVar(&cfg.versions, "versions", false, "also read the bucket's version history (S3 with versioning, or a copy made by acquire --versions): deleted and overwritten log files that survive as noncurrent versions are reported, their records analysed")
@@ -100,9 +102,17 @@ func parseAnalyzeFlags(args []string, stderr io.Writer, now time.Time) (*analyze
 		}
 		cfg.window.End = time.Time{}
 	}
+	model, err := analyzer.LoadRegionModel()
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range append(append([]string{}, allow...), expect...) {
 		if !ingest.IsRegion(r) {
 			return nil, fmt.Errorf("%w: %q is not a region name", errUsage, r)
+		}
+		if !model.Region(r).Known && !slices.Contains(known, r) {
+			return nil, fmt.Errorf("%w: %q is not a region this build knows; did you mean %q? (if %s is a region launched since, add --known-regions %s)",
+				errUsage, r, model.Closest(r), r, r)
 		}
 	}
 	if cfg.failOn, err = analyzer.ParseSeverity(failOn); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,22 @@ func TestAnalyzeUsageErrors(t *testing.T) {
 		err := run(t.Context(), args, io.Discard, &stderr, func() time.Time { return fixedNow })
 		if !errors.Is(err, errUsage) {
 			t.Errorf("run(%q) = %v, want a usage error", args, err)
+		}
+	}
+}
+
+// TestUnknownRegion: a region code the model does not list is a typo
+// until the user says it is a new region.
+func TestUnknownRegion(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "demo")
+	for _, flagName := range []string{"--allow-regions", "--expect-regions"} {
+		err := run(t.Context(), []string{"analyze", dir, flagName, "eu-west-1,us-est-1", "--out", t.TempDir()}, io.Discard, io.Discard, func() time.Time { return fixedNow })
+		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), `did you mean "us-east-1"`) {
+			t.Errorf("%s us-est-1: %v, want a usage error suggesting us-east-1", flagName, err)
+		}
+		err = run(t.Context(), []string{"analyze", dir, flagName, "eu-west-1,us-east-7", "--known-regions", "us-east-7", "--out", t.TempDir()}, io.Discard, io.Discard, func() time.Time { return fixedNow })
+		if errors.Is(err, errUsage) {
+			t.Errorf("%s us-east-7 --known-regions us-east-7: %v", flagName, err)
 		}
 	}
 }
