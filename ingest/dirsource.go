@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -52,10 +53,17 @@ const maxSidecarSize = 64 << 10
 // object's key (what `aws s3 sync` makes), plus, when acquire made it, the
 // StateDir folder with metadata sidecars and SourceInfo.
 type DirSource struct {
-	fsys   fs.FS
-	name   string
-	root   *os.Root
-	bucket string
+	fsys fs.FS
+	name string
+	// path is the directory on disk, for following symbolic links that
+	// lead out of it (os.Root refuses them); "" for a plain fs.FS.
+	path string
+	// listed maps the real path of each folder listed to its key (see
+	// firstListing).
+	listedMu sync.Mutex
+	listed   map[string]string
+	root     *os.Root
+	bucket   string
 	// folders, when fsys is root's, holds handles on the copy's folders
 	// so that Open is one openat rather than one per path component.
 	folders *folderCache
@@ -71,14 +79,22 @@ var (
 	_ VersionOpener = (*DirSource)(nil)
 )
 
-// OpenDir opens the directory dir as a Source. Access is confined to dir
-// (os.Root): symbolic links that lead out of it fail to open.
+// OpenDir opens the directory dir as a Source. Symbolic links are
+// followed for reading, as aws s3 sync and DuckDB's globs follow them, out
+// of dir too: a link to a folder lists as that folder, and a walk enters
+// each folder once (a link back to a folder above is a loop, skipped), so
+// each object is read once.
 func OpenDir(dir string) (*DirSource, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open directory %s: %w", dir, err)
 	}
-	return NewFSSource(root.FS(), dir, root)
+	s, err := NewFSSource(root.FS(), dir, root)
+	if err != nil {
+		return nil, err
+	}
+	s.path = dir
+	return s, nil
 }
 
 // NewFSSource makes a Source of any fs.FS, such as fstest.MapFS in tests.
@@ -158,7 +174,10 @@ func (s *DirSource) listFiles(ctx context.Context, opts ListOptions, fn func(Obj
 	if fsDir == "" {
 		fsDir = "."
 	}
-	entries, err := fs.ReadDir(s.fsys, fsDir)
+	if !s.firstListing(dir) {
+		return nil
+	}
+	entries, err := s.readDir(fsDir)
 	if err != nil {
 		if noSuchPath(err) {
 			return nil
@@ -180,7 +199,8 @@ func (s *DirSource) listFiles(ctx context.Context, opts ListOptions, fn func(Obj
 		if dir != "" {
 			key = dir + "/" + name
 		}
-		if e.IsDir() {
+		info, isDir := s.entryInfo(key, e)
+		if isDir {
 			if opts.Delimiter != "" {
 				if err := fn(Object{Key: key + "/", IsPrefix: true}); err != nil {
 					return err
@@ -192,29 +212,107 @@ func (s *DirSource) listFiles(ctx context.Context, opts ListOptions, fn func(Obj
 			}
 			continue
 		}
-		if err := fn(s.object(key, e)); err != nil {
+		if err := fn(s.object(key, info)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *DirSource) walk(ctx context.Context, dir string, fn func(Object) error) error {
-	return fs.WalkDir(s.fsys, dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("list %s/%s: %w", s.name, p, err)
-		}
-		if d.IsDir() {
-			return ctx.Err()
-		}
-		return fn(s.object(p, d))
-	})
+// readDir reads a folder of the copy, following a symbolic link out of
+// it where os.Root refuses to.
+func (s *DirSource) readDir(dir string) ([]fs.DirEntry, error) {
+	entries, err := fs.ReadDir(s.fsys, dir)
+	if err != nil && s.path != "" && escapes(err) {
+		return os.ReadDir(filepath.Join(s.path, filepath.FromSlash(dir)))
+	}
+	return entries, err
 }
 
-func (s *DirSource) object(key string, d fs.DirEntry) Object {
+// escapes reports os.Root's refusal of a path that a symbolic link leads
+// out of the root.
+func escapes(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "path escapes from parent")
+}
+
+// entryInfo is what a folder entry is, with a symbolic link followed: the
+// target's size and time, and whether it is a folder. A dangling link is
+// an object that will fail to open.
+func (s *DirSource) entryInfo(key string, e fs.DirEntry) (fs.FileInfo, bool) {
+	if e.Type()&fs.ModeSymlink == 0 || s.path == "" {
+		info, _ := e.Info()
+		return info, e.IsDir()
+	}
+	info, err := os.Stat(filepath.Join(s.path, filepath.FromSlash(key)))
+	if err != nil {
+		info, _ := e.Info()
+		return info, false
+	}
+	return info, info.IsDir()
+}
+
+// walk lists every object below dir, following symbolic links; see
+// firstListing for how each folder is listed once.
+func (s *DirSource) walk(ctx context.Context, dir string, fn func(Object) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !s.firstListing(dir) {
+		return nil
+	}
+	entries, err := s.readDir(dir)
+	if err != nil {
+		return fmt.Errorf("list %s/%s: %w", s.name, dir, err)
+	}
+	for _, e := range entries {
+		key := dir + "/" + e.Name()
+		info, isDir := s.entryInfo(key, e)
+		if isDir {
+			if err := s.walk(ctx, key, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := fn(s.object(key, info)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// firstListing reports whether dir (a folder of the copy, "" for its
+// top) may be listed: it may unless symbolic links made it another name
+// of a folder listed under another key. So a link back to a folder above
+// (a loop) or a second link to one folder lists nothing again, and each
+// object is read once; listing the same key again, as a second scan
+// does, is allowed.
+func (s *DirSource) firstListing(dir string) bool {
+	if s.path == "" {
+		return true
+	}
+	real, err := filepath.EvalSymlinks(filepath.Join(s.path, filepath.FromSlash(dir)))
+	if err != nil {
+		return true
+	}
+	s.listedMu.Lock()
+	defer s.listedMu.Unlock()
+	if s.listed == nil {
+		s.listed = map[string]string{}
+		if top, err := filepath.EvalSymlinks(s.path); err == nil {
+			s.listed[top] = ""
+		}
+	}
+	if first, ok := s.listed[real]; ok {
+		return first == dir
+	}
+	s.listed[real] = dir
+	return true
+}
+
+func (s *DirSource) object(key string, info fs.FileInfo) Object {
 	// A directory copy holds the latest versions only.
 	o := Object{Key: key, IsLatest: true}
-	if info, err := d.Info(); err == nil {
+	if info != nil {
 		o.Size = info.Size()
 		o.LastModified = info.ModTime().UTC()
 	}
@@ -264,7 +362,15 @@ func (s *DirSource) openFile(name string) (fs.File, error) {
 	} else {
 		// What its folder's handle could not open, the full path opens
 		// or explains, in the words it always used.
-		f, err = s.fsys.Open(name)
+		if s.folders != nil {
+			f, err = s.root.OpenFile(name, os.O_RDONLY|openNonBlocking, 0)
+		} else {
+			f, err = s.fsys.Open(name)
+		}
+		if err != nil && s.path != "" && escapes(err) {
+			// A symbolic link out of the copy: followed for reading.
+			f, err = os.OpenFile(filepath.Join(s.path, filepath.FromSlash(name)), os.O_RDONLY|openNonBlocking, 0)
+		}
 		if err != nil {
 			if noSuchPath(err) {
 				err = fmt.Errorf("%w: %w", ErrNotExist, err)
@@ -390,7 +496,7 @@ func (s *DirSource) openInFolder(name string) (*os.File, error) {
 		// asks errors.Is.
 		return nil, fs.ErrNotExist
 	}
-	return folder.handle.Open(base)
+	return folder.handle.OpenFile(base, os.O_RDONLY|openNonBlocking, 0)
 }
 
 // folderCache keeps handles (os.Root.OpenRoot) on recently used folders

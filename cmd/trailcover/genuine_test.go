@@ -519,3 +519,38 @@ func copyFile(from, to string) error {
 	}
 	return os.WriteFile(to, data, 0o644)
 }
+
+// TestGenuineSymlinks: a copy whose AWSLogs folder is a symbolic link to
+// the genuine archive elsewhere, with a link inside that loops back up:
+// every file is read once, as the archive itself reads.
+func TestGenuineSymlinks(t *testing.T) {
+	dir := realData(t, "grycap-974349055189")
+	records, files := readGenuine(t, dir)
+	logFiles := 0
+	for _, names := range files {
+		logFiles += len(names)
+	}
+	linked := t.TempDir()
+	if err := os.Symlink(filepath.Join(dir, "AWSLogs"), filepath.Join(linked, "AWSLogs")); err != nil {
+		t.Fatal(err)
+	}
+	// The loop lives in a folder of its own: the genuine data is
+	// read-only.
+	loops := t.TempDir()
+	if err := os.Symlink(filepath.Join(dir, "AWSLogs", "974349055189", "CloudTrail", "us-east-1"), filepath.Join(loops, "us-east-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(loops, filepath.Join(loops, "again")); err != nil {
+		t.Fatal(err)
+	}
+	res := analyzeGenuine(t, linked, "--allow-regions", "us-east-1,sa-east-1")
+	if res.summary.Objects.LogFiles != logFiles || res.summary.Records.Total != len(records) || res.summary.Records.Duplicates != 0 {
+		t.Errorf("through a link: %d log files, records %+v; the archive has %d files, %d records\n%s",
+			res.summary.Objects.LogFiles, res.summary.Records, logFiles, len(records), res.stderr)
+	}
+	res = analyzeGenuine(t, loops, "--allow-regions", "us-east-1,sa-east-1")
+	if want := len(files["us-east-1"]); res.summary.Objects.LogFiles != want || res.summary.Records.Duplicates != 0 {
+		t.Errorf("with a loop: %d log files, %d duplicate records; us-east-1 has %d files\n%s",
+			res.summary.Objects.LogFiles, res.summary.Records.Duplicates, want, res.stderr)
+	}
+}

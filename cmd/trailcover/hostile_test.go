@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -960,9 +961,11 @@ func analyzeHostile(t *testing.T, source string, args ...string) hostileRun {
 }
 
 // watchHeap samples the heap until the function it returns is called,
-// which returns the peaks of HeapInuse and HeapSys.
+// which returns the peaks of HeapInuse and of the heap held from the OS
+// (HeapSys less HeapReleased: HeapSys alone never falls, so it would count
+// what earlier tests in the process once needed).
 func watchHeap() func() (inuse, sys uint64) {
-	runtime.GC()
+	debug.FreeOSMemory()
 	stop := make(chan struct{})
 	done := make(chan [2]uint64)
 	go func() {
@@ -972,7 +975,7 @@ func watchHeap() func() (inuse, sys uint64) {
 		defer tick.Stop()
 		for {
 			runtime.ReadMemStats(&ms)
-			peak[0], peak[1] = max(peak[0], ms.HeapInuse), max(peak[1], ms.HeapSys)
+			peak[0], peak[1] = max(peak[0], ms.HeapInuse), max(peak[1], ms.HeapSys-ms.HeapReleased)
 			select {
 			case <-stop:
 				done <- peak
