@@ -84,8 +84,12 @@ type ObjectCounts struct {
 	LogFiles     int
 	DigestFiles  int
 	InsightFiles int
-	Other        int
-	Unreadable   int
+	// NetworkActivityFiles and AggregatedFiles count the files of the
+	// CloudTrail-NetworkActivity and CloudTrail-Aggregated folders.
+	NetworkActivityFiles int
+	AggregatedFiles      int
+	Other                int
+	Unreadable           int
 	// NoncurrentVersions and DeleteMarkers count the version history a
 	// scan with ingest.ScanOptions.Noncurrent delivered; they are not
 	// part of Listed.
@@ -370,7 +374,7 @@ func (a *Analyzer) observeHistory(r *ingest.Result) Verdict {
 	}
 	a.objects.NoncurrentVersions++
 	kind := r.Location.Kind
-	if kind == ingest.KindLog || kind == ingest.KindInsight {
+	if kind.HoldsRecords() {
 		v = a.integrity.judgeVersion(r)
 	}
 	if r.Err != nil && kind != ingest.KindOther {
@@ -425,6 +429,10 @@ func (a *Analyzer) takeBack(key string, old *ledgerEntry) {
 		a.objects.DigestFiles--
 	case ingest.KindInsight:
 		a.objects.InsightFiles--
+	case ingest.KindNetworkActivity:
+		a.objects.NetworkActivityFiles--
+	case ingest.KindAggregated:
+		a.objects.AggregatedFiles--
 	default:
 		a.objects.Other--
 	}
@@ -444,6 +452,10 @@ func (a *Analyzer) observe(r *ingest.Result) {
 		a.objects.DigestFiles++
 	case ingest.KindInsight:
 		a.objects.InsightFiles++
+	case ingest.KindNetworkActivity:
+		a.objects.NetworkActivityFiles++
+	case ingest.KindAggregated:
+		a.objects.AggregatedFiles++
 	default:
 		a.objects.Other++
 		return
@@ -470,8 +482,10 @@ func (a *Analyzer) observe(r *ingest.Result) {
 	if loc.Kind == ingest.KindLog && loc.Time.After(a.newestLog) {
 		a.newestLog = loc.Time
 	}
-	// Insights files do not prove that management events are delivered.
-	if loc.Kind != ingest.KindInsight && a.cfg.Window.Contains(loc.Time) && (r.Err == nil || len(r.Records) > 0) {
+	// Only log files and digests prove that management events are
+	// delivered; Insights, network activity and aggregated files come
+	// from trails that may log nothing else.
+	if (loc.Kind == ingest.KindLog || loc.Kind == ingest.KindDigest) && a.cfg.Window.Contains(loc.Time) && (r.Err == nil || len(r.Records) > 0) {
 		acct.delivering[loc.Region] = true
 	}
 }

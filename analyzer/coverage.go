@@ -185,7 +185,7 @@ func (c *coverage) peek(account, region string, h int64) hourCell {
 func (c *coverage) object(r *ingest.Result, _ *Verdict) {
 	loc := r.Location
 	switch loc.Kind {
-	case ingest.KindLog, ingest.KindDigest, ingest.KindInsight:
+	case ingest.KindLog, ingest.KindDigest, ingest.KindInsight, ingest.KindNetworkActivity, ingest.KindAggregated:
 	default:
 		return
 	}
@@ -332,7 +332,7 @@ func (c *coverage) expected(account string, delivering []string, scopes []ingest
 	}
 	inUse := slices.Concat(delivering, sortedKeys(c.seen[account]))
 	for _, sc := range scopes {
-		if sc.Account == account && sc.Kind != ingest.KindInsight {
+		if sc.Account == account && (sc.Kind == ingest.KindLog || sc.Kind == ingest.KindDigest) {
 			inUse = append(inUse, sc.Region)
 		}
 	}

@@ -219,8 +219,10 @@ type scopeState struct {
 	// findings are the digest and chain findings of the last verification
 	// and of stoppedChains.
 	findings []Finding
-	// listed are the log files, in this scope's folders, that digests list.
-	listed []string
+	// listed are the log files, in this scope's folders, that digests list;
+	// listsKind the kinds of file they list.
+	listed    []string
+	listsKind map[ingest.Kind]bool
 	// closed: endScope judged the scope and let its digests and listings
 	// go; nothing of it is expected any more.
 	closed bool
@@ -321,7 +323,7 @@ func (in *integrity) scope(loc ingest.Location) *scopeState {
 	k := scopeKey{loc.Prefix, loc.OrgID, loc.Account, loc.Region}
 	s := in.scopes[k]
 	if s == nil {
-		s = &scopeState{key: k}
+		s = &scopeState{key: k, listsKind: map[ingest.Kind]bool{}}
 		in.scopes[k] = s
 	}
 	return s
@@ -331,7 +333,7 @@ func (in *integrity) object(r *ingest.Result, v *Verdict) {
 	switch r.Location.Kind {
 	case ingest.KindDigest:
 		in.addDigest(r)
-	case ingest.KindLog, ingest.KindInsight:
+	case ingest.KindLog, ingest.KindInsight, ingest.KindNetworkActivity, ingest.KindAggregated:
 		if s := in.scope(r.Location); !s.verified {
 			in.verify(s)
 		}
@@ -384,9 +386,10 @@ func (in *integrity) addDigest(r *ingest.Result) {
 			if _, known := in.listings[f.S3Object]; !known {
 				// The scope of the folder the file belongs in, which
 				// judges it missing when it is done.
-				if fl := ingest.ParseKey(f.S3Object); fl.Kind == ingest.KindLog || fl.Kind == ingest.KindInsight {
+				if fl := ingest.ParseKey(f.S3Object); fl.Kind.HoldsRecords() {
 					ls := in.scope(fl)
 					ls.listed = append(ls.listed, f.S3Object)
+					ls.listsKind[fl.Kind] = true
 				}
 			}
 			in.listings[f.S3Object] = append(in.listings[f.S3Object], &listing{
@@ -1337,9 +1340,12 @@ func (in *integrity) appended(r *ingest.Result) Verdict {
 // unlisted judges a file no usable digest lists.
 func (in *integrity) unlisted(r *ingest.Result, s *scopeState) Verdict {
 	loc := r.Location
-	if loc.Kind == ingest.KindInsight || len(s.chains) == 0 {
-		// Insights files are outside digest coverage; a region without
-		// digests has nothing to check against.
+	if len(s.chains) == 0 || (loc.Kind != ingest.KindLog && !s.listsKind[loc.Kind]) {
+		// A region without digests has nothing to check against. Insights
+		// files are outside digest coverage; whether digests cover network
+		// activity and aggregated files is read from the digests: only
+		// where they list files of that kind is one they leave out
+		// unlisted.
 		return VerdictUnverified
 	}
 	c := s.chainForLogs()
@@ -1467,7 +1473,7 @@ func (in *integrity) finish(res *Result) {
 	if in.ledger != nil {
 		for _, key := range sortedKeys(in.ledger.restored) {
 			e := in.ledger.restored[key]
-			if in.ledger.added[key] == nil && (e.kind == ingest.KindLog || e.kind == ingest.KindInsight) {
+			if in.ledger.added[key] == nil && e.kind.HoldsRecords() {
 				in.judgeLog(e.result())
 			}
 		}

@@ -200,6 +200,10 @@ func kindName(k ingest.Kind) string {
 		return "Digest"
 	case ingest.KindInsight:
 		return "Insights file"
+	case ingest.KindNetworkActivity:
+		return "Network activity file"
+	case ingest.KindAggregated:
+		return "Aggregated events file"
 	}
 	return "Log file"
 }

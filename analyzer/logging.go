@@ -248,10 +248,11 @@ func recordRegion(rec *ingest.Record, r *ingest.Result) string {
 // isAPIRecord reports whether a record is an API call or service event,
 // as opposed to an Insights record.
 func isAPIRecord(rec *ingest.Record, r *ingest.Result) bool {
-	if r != nil && r.Location.Kind == ingest.KindInsight {
+	if r != nil && (r.Location.Kind == ingest.KindInsight || r.Location.Kind == ingest.KindAggregated) {
 		return false
 	}
-	return rec.EventType != "AwsCloudTrailInsight"
+	// Aggregated events summarise data events: no call of their own.
+	return rec.EventType != "AwsCloudTrailInsight" && rec.EventCategory != "Aggregated"
 }
 
 func (l *logging) event(rec *ingest.Record, r *ingest.Result) {

@@ -113,6 +113,8 @@ type objectsSnap struct {
 	LogFiles     int `json:"log_files"`
 	DigestFiles  int `json:"digest_files"`
 	InsightFiles int `json:"insight_files"`
+	Network      int `json:"network_activity_files,omitempty"`
+	Aggregated   int `json:"aggregated_files,omitempty"`
 	Other        int `json:"other"`
 	Unreadable   int `json:"unreadable"`
 }
@@ -121,7 +123,7 @@ type objectsSnap struct {
 // version history, which each run reads whole.
 func snapObjects(o ObjectCounts) objectsSnap {
 	return objectsSnap{Listed: o.Listed, LogFiles: o.LogFiles, DigestFiles: o.DigestFiles,
-		InsightFiles: o.InsightFiles, Other: o.Other, Unreadable: o.Unreadable}
+		InsightFiles: o.InsightFiles, Network: o.NetworkActivityFiles, Aggregated: o.AggregatedFiles, Other: o.Other, Unreadable: o.Unreadable}
 }
 
 type recordsSnap struct {
@@ -845,7 +847,8 @@ func (a *Analyzer) load(sr *stateReader) error {
 		}
 	}
 	a.objects = ObjectCounts{Listed: st.Objects.Listed, LogFiles: st.Objects.LogFiles, DigestFiles: st.Objects.DigestFiles,
-		InsightFiles: st.Objects.InsightFiles, Other: st.Objects.Other, Unreadable: st.Objects.Unreadable}
+		InsightFiles: st.Objects.InsightFiles, NetworkActivityFiles: st.Objects.Network, AggregatedFiles: st.Objects.Aggregated,
+		Other: st.Objects.Other, Unreadable: st.Objects.Unreadable}
 	a.records = RecordCounts{Total: st.Records.Total, Duplicates: st.Records.Duplicates, InWindow: st.Records.InWindow}
 	a.newestLog = st.NewestLog
 	for _, s := range st.Accounts {

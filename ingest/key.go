@@ -20,7 +20,24 @@ const (
 	KindDigest
 	// KindInsight is a CloudTrail Insights file under CloudTrail-Insight/.
 	KindInsight
+	// KindNetworkActivity is a file of VPC endpoint network activity
+	// events (eventCategory NetworkActivity) under
+	// CloudTrail-NetworkActivity/.
+	KindNetworkActivity
+	// KindAggregated is a file of aggregated data events (eventCategory
+	// Aggregated, five-minute summaries) under CloudTrail-Aggregated/.
+	KindAggregated
 )
+
+// HoldsRecords reports whether objects of kind are files of records,
+// {"Records":[...]}: every kind but digests and other objects.
+func (k Kind) HoldsRecords() bool {
+	switch k {
+	case KindLog, KindInsight, KindNetworkActivity, KindAggregated:
+		return true
+	}
+	return false
+}
 
 func (k Kind) String() string {
 	switch k {
@@ -30,6 +47,10 @@ func (k Kind) String() string {
 		return "digest"
 	case KindInsight:
 		return "insight"
+	case KindNetworkActivity:
+		return "network_activity"
+	case KindAggregated:
+		return "aggregated"
 	}
 	return "other"
 }
@@ -39,6 +60,8 @@ const (
 	folderLog     = "CloudTrail"
 	folderDigest  = "CloudTrail-Digest"
 	folderInsight = "CloudTrail-Insight"
+	folderNetwork = "CloudTrail-NetworkActivity"
+	folderAggreg  = "CloudTrail-Aggregated"
 	awsLogs       = "AWSLogs"
 )
 
@@ -159,7 +182,7 @@ func ParseKey(key string) Location {
 
 	var why string
 	switch kind {
-	case KindLog, KindInsight:
+	case KindLog, KindInsight, KindNetworkActivity, KindAggregated:
 		why = parseLogName(&loc, file, folder)
 	case KindDigest:
 		why = parseDigestName(&loc, file)
@@ -348,6 +371,10 @@ func kindOfFolder(folder string) (Kind, bool) {
 		return KindDigest, true
 	case folderInsight:
 		return KindInsight, true
+	case folderNetwork:
+		return KindNetworkActivity, true
+	case folderAggreg:
+		return KindAggregated, true
 	}
 	return KindOther, false
 }
@@ -360,6 +387,10 @@ func folderOf(kind Kind) string {
 		return folderDigest
 	case KindInsight:
 		return folderInsight
+	case KindNetworkActivity:
+		return folderNetwork
+	case KindAggregated:
+		return folderAggreg
 	}
 	return folderLog
 }

@@ -805,7 +805,7 @@ func (l *lister) listUnit(ctx context.Context, u *unit) error {
 	if l.opts.ScopeDone != nil {
 		track = newUnitTrack(u.scope())
 	}
-	for _, kind := range []Kind{KindDigest, KindLog, KindInsight} {
+	for _, kind := range []Kind{KindDigest, KindLog, KindInsight, KindNetworkActivity, KindAggregated} {
 		if track != nil && kind == KindLog {
 			track.digestFolderListed()
 			select {

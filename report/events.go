@@ -88,7 +88,7 @@ type EventRow struct {
 	// record was read from (analyze --versions); NULL for the current
 	// object.
 	ObjectVersionID *string `parquet:"object_version_id,optional"`
-	// ObjectKind is "log" or "insight".
+	// ObjectKind is "log", "insight", "network_activity" or "aggregated".
 	ObjectKind string `parquet:"object_kind,dict"`
 	// ObjectTime is the delivery slot in the file name.
 	ObjectTime *time.Time `parquet:"object_time,optional,timestamp(microsecond)"`

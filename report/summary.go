@@ -125,8 +125,12 @@ type Objects struct {
 	LogFiles     int `json:"log_files"`
 	DigestFiles  int `json:"digest_files"`
 	InsightFiles int `json:"insight_files"`
-	Other        int `json:"other"`
-	Unreadable   int `json:"unreadable"`
+	// NetworkActivityFiles and AggregatedFiles: CloudTrail-NetworkActivity
+	// and CloudTrail-Aggregated files.
+	NetworkActivityFiles int `json:"network_activity_files"`
+	AggregatedFiles      int `json:"aggregated_files"`
+	Other                int `json:"other"`
+	Unreadable           int `json:"unreadable"`
 	// NoncurrentVersions and DeleteMarkers count the bucket's version
 	// history, read with --versions; they are not part of Listed.
 	NoncurrentVersions int `json:"noncurrent_versions"`
@@ -208,8 +212,11 @@ func NewSummary(run Run, res *analyzer.Result) Summary {
 			LogFiles:     res.Objects.LogFiles,
 			DigestFiles:  res.Objects.DigestFiles,
 			InsightFiles: res.Objects.InsightFiles,
-			Other:        res.Objects.Other,
-			Unreadable:   res.Objects.Unreadable,
+
+			NetworkActivityFiles: res.Objects.NetworkActivityFiles,
+			AggregatedFiles:      res.Objects.AggregatedFiles,
+			Other:                res.Objects.Other,
+			Unreadable:           res.Objects.Unreadable,
 
 			NoncurrentVersions: res.Objects.NoncurrentVersions,
 			DeleteMarkers:      res.Objects.DeleteMarkers,

@@ -346,7 +346,7 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 		return nil
 	}}}
 	if cfg.versions {
-		phases = append(phases, ingest.ScanOptions{Kinds: []ingest.Kind{ingest.KindDigest, ingest.KindLog, ingest.KindInsight}, Noncurrent: true})
+		phases = append(phases, ingest.ScanOptions{Kinds: []ingest.Kind{ingest.KindDigest, ingest.KindLog, ingest.KindInsight, ingest.KindNetworkActivity, ingest.KindAggregated}, Noncurrent: true})
 	}
 	for _, phase := range phases {
 		opts := phase
@@ -548,7 +548,7 @@ func writeFileAtomic(name string, write func(io.Writer) error) error {
 // window of an archive whose folders were found is not this case: the
 // coverage findings then say what is missing.
 func nothingRead(source string, inv *ingest.Inventory, o *analyzer.ObjectCounts, strays []string) error {
-	if len(inv.Scopes) > 0 || o.LogFiles+o.DigestFiles+o.InsightFiles > 0 {
+	if len(inv.Scopes) > 0 || o.Listed > o.Other {
 		return nil
 	}
 	found := "it is empty"

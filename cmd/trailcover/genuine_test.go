@@ -48,7 +48,11 @@ type genuineRun struct {
 
 func analyzeGenuine(t *testing.T, args ...string) genuineRun {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "out")
+	return analyzeGenuineTo(t, filepath.Join(t.TempDir(), "out"), args...)
+}
+
+func analyzeGenuineTo(t *testing.T, out string, args ...string) genuineRun {
+	t.Helper()
 	var stderr bytes.Buffer
 	err := run(t.Context(), append([]string{"analyze", "--out", out}, args...), io.Discard, &stderr, func() time.Time { return fixedNow })
 	r := genuineRun{exit: exitCode(err, false, &stderr), stderr: stderr.String()}
@@ -552,5 +556,74 @@ func TestGenuineSymlinks(t *testing.T) {
 	if want := len(files["us-east-1"]); res.summary.Objects.LogFiles != want || res.summary.Records.Duplicates != 0 {
 		t.Errorf("with a loop: %d log files, %d duplicate records; us-east-1 has %d files\n%s",
 			res.summary.Objects.LogFiles, res.summary.Records.Duplicates, want, res.stderr)
+	}
+}
+
+// TestGenuineNetworkActivity: VPC endpoint network activity events
+// (Panther's detection tests, edited copies of real records) delivered
+// in a CloudTrail-NetworkActivity file, as trails deliver them beside
+// their log files: read, counted, in events/ as network_activity rows,
+// and a denied VPC endpoint call outside the allowlist counts as denied.
+func TestGenuineNetworkActivity(t *testing.T) {
+	dir := realData(t, "panther-analysis-tests")
+	data, err := os.ReadFile(filepath.Join(dir, "DERIVED_rule_test_records.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all struct{ Records []json.RawMessage }
+	if err := json.Unmarshal(data, &all); err != nil {
+		t.Fatal(err)
+	}
+	const account = "222222222222"
+	var picked []json.RawMessage
+	denied := 0
+	for _, raw := range all.Records {
+		var r struct {
+			genuineRecord
+			EventCategory string `json:"eventCategory"`
+		}
+		if json.Unmarshal(raw, &r) != nil || r.EventCategory != "NetworkActivity" || r.Recipient != account || r.AWSRegion != "us-east-1" {
+			continue
+		}
+		picked = append(picked, raw)
+		if r.ErrorCode == "VpceAccessDenied" {
+			denied++
+		}
+	}
+	if len(picked) == 0 || denied == 0 {
+		t.Fatalf("the data changed: %d network activity records of %s, %d denied", len(picked), account, denied)
+	}
+	body, err := json.Marshal(map[string]any{"Records": picked})
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive := t.TempDir()
+	key := filepath.Join("AWSLogs", account, "CloudTrail-NetworkActivity", "us-east-1", "2023", "03", "01",
+		account+"_CloudTrail-NetworkActivity_us-east-1_20230301T0005Z_VpceEvents000001.json.gz")
+	if err := os.MkdirAll(filepath.Join(archive, filepath.Dir(key)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(archive, key), gzipped(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	res := analyzeGenuineTo(t, out, archive, "--allow-regions", "eu-west-1")
+	s := res.summary
+	if s.Objects.NetworkActivityFiles != 1 || s.Objects.Listed != 1 || s.Records.Total != len(picked) {
+		t.Fatalf("objects %+v, records %+v; want one network activity file of %d records\n%s", s.Objects, s.Records, len(picked), res.stderr)
+	}
+	rows := 0
+	eachEventRow(t, filepath.Join(out, eventsDir), func(_ string, row *report.EventRow) {
+		if row.ObjectKind != "network_activity" {
+			t.Errorf("row of %s has object_kind %q", row.ObjectKey, row.ObjectKind)
+		}
+		rows++
+	})
+	if rows != len(picked) {
+		t.Errorf("%d rows in events/, the file holds %d records", rows, len(picked))
+	}
+	outside := findingsOfKind(s, "activity-outside-allowlist")
+	if len(outside) != 1 || outside[0].Evidence["denied_attempts"] != float64(denied) {
+		t.Errorf("activity outside the allowlist: %+v, want one with %d denied attempts", outside, denied)
 	}
 }
