@@ -640,8 +640,35 @@ func (a *Analyzer) Finish(inv *ingest.Inventory) *Result {
 		acct := &res.Accounts[i]
 		acct.CoveragePercent, acct.HasCoverage = res.CoveragePercent(acct.Account)
 	}
+	noteOtherAccounts(res)
 	slices.SortStableFunc(res.Findings, compareFindings)
 	return res
+}
+
+// noteOtherAccounts tells, in the evidence of every finding about an
+// account whose files hold records of other accounts, which accounts and
+// how many records: a copy that mixed accounts up, or files renamed, is
+// what an investigator must know before trusting the account a finding
+// names.
+func noteOtherAccounts(res *Result) {
+	byFile := map[string][]map[string]any{}
+	for _, m := range res.Objects.AccountMismatches {
+		byFile[m.FileAccount] = append(byFile[m.FileAccount], map[string]any{
+			"record_account": m.RecordAccount, "records": m.Records, "example_object": m.Example,
+		})
+	}
+	if len(byFile) == 0 {
+		return
+	}
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if other, ok := byFile[f.Account]; ok {
+			if f.Evidence == nil {
+				f.Evidence = map[string]any{}
+			}
+			f.Evidence["records_of_other_accounts"] = other
+		}
+	}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -374,6 +374,11 @@ func TestGenuineInvictus(t *testing.T) {
 	if want == 0 || mismatched != want {
 		t.Errorf("%d records reported under another account than their files', the records show %d", mismatched, want)
 	}
+	for _, f := range s.Findings {
+		if named[f.Account] && f.Evidence["records_of_other_accounts"] == nil {
+			t.Errorf("%s finding %q about %s does not say its files hold another account's records", f.Kind, f.Title, f.Account)
+		}
+	}
 	changes := 0
 	for _, f := range findingsOfKind(s, "logging-changed") {
 		if name, _ := f.Evidence["event_name"].(string); name == "StopLogging" || name == "DeleteTrail" {
