@@ -27,6 +27,10 @@ type Config struct {
 	// Bucket is the S3 bucket the archive's keys belong to, when known.
 	// Digests name their own location as bucket/key.
 	Bucket string
+	// SignaturesKept says the source keeps S3 object metadata, where
+	// CloudTrail stores a signature with every digest it writes: a digest
+	// without one was stripped of it, or not written by CloudTrail.
+	SignaturesKept bool
 
 	// Source names the archive and Accounts the accounts the scan was
 	// limited to. The analysis does not use them; a snapshot records them
@@ -156,6 +160,9 @@ type Result struct {
 	Findings []Finding
 	// Chains is one entry per digest chain (integrity.go).
 	Chains []Chain
+	// LogsWithoutDigests counts the log files in the window of regions
+	// that have no digest chain: nothing to check them against.
+	LogsWithoutDigests int
 	// Coverage is one row per account × region × hour of the window
 	// (coverage.go).
 	Coverage []CoverageHour

@@ -173,6 +173,9 @@ type integrity struct {
 	// logFindings are the log files' findings, made as they arrive; the
 	// digest findings are the scopes'.
 	logFindings []Finding
+	// withoutDigests counts the record files in the window of regions
+	// with no digest chain, which no chain counts.
+	withoutDigests int
 	// latest is the newest time anything in the archive speaks of: the
 	// end of the window when none is given.
 	latest time.Time
@@ -691,6 +694,12 @@ func (in *integrity) checkOwn(d *digestState) {
 		d.fail(High, "invalid format", "a backfill digest without backfill-generation-timestamp metadata",
 			map[string]any{"metadata": "backfill-generation-timestamp missing"})
 	}
+	if !d.hasMetaSig && in.cfg.SignaturesKept {
+		d.fail(High, "signature missing",
+			"the digest has no signature, although CloudTrail stores one with every digest it writes and this source keeps object metadata "+
+				"(other digests have theirs): the signature was removed, or CloudTrail did not write this digest",
+			map[string]any{"signature": "missing"})
+	}
 	if in.cfg.PublicKeys.Len() == 0 {
 		res.unverifiable = "no public keys given (--public-keys)"
 		return
@@ -702,7 +711,9 @@ func (in *integrity) checkOwn(d *digestState) {
 		return
 	}
 	if !d.hasMetaSig {
-		res.unverifiable = "no signature: the object metadata was not kept (a plain copy of the bucket)"
+		res.unverifiable = "no signature: this copy did not keep the objects' metadata, where CloudTrail stores each digest's signature (a plain aws s3 sync copy); " +
+			"every digest a newer one links to is still proven by the signature that one records, so only the newest digest of each chain is left unproven. " +
+			"Read the archive from S3, or from a copy made by trailcover acquire, to verify it"
 		return
 	}
 	if err := verifySignature(pub, d.signingString(), d.metaSig); err != nil {
@@ -1174,18 +1185,10 @@ func (in *integrity) judgeLog(r *ingest.Result) Verdict {
 	if best == nil && rejected != nil {
 		// Only a digest that failed its checks lists the file: nothing
 		// trustworthy to judge it by.
-		if in.judged(rejected.digest.loc.Time) {
-			rejected.digest.chain.counts.LogsUnverified++
-		}
-		return VerdictUnverified
+		return in.unverified(r, rejected.digest.chain, in.judged(rejected.digest.loc.Time))
 	}
 	if best == nil {
-		v := in.unlisted(r, s)
-		if v != VerdictUnlisted && r.Body.Trailing > 0 {
-			// Nothing to judge it by, yet its shape shows it changed.
-			return in.appended(r)
-		}
-		return v
+		return in.unlisted(r, s)
 	}
 	d := best.digest
 	actual := ""
@@ -1321,7 +1324,7 @@ func (in *integrity) appended(r *ingest.Result) Verdict {
 		Start:    loc.Time,
 		End:      loc.Time,
 		Title:    "Log file modified: " + r.Object.Key,
-		Detail: fmt.Sprintf("No digest lists this file, but %d bytes follow its gzip member. CloudTrail writes a log file as one gzip member: "+
+		Detail: fmt.Sprintf("No trusted digest lists this file, but %d bytes follow its gzip member. CloudTrail writes a log file as one gzip member: "+
 			"the bytes were appended after delivery. Readers that decode every gzip member see what they hold; trailcover reads the first member only.", r.Body.Trailing),
 		Evidence: map[string]any{
 			"object_key":     r.Object.Key,
@@ -1337,6 +1340,22 @@ func (in *integrity) appended(r *ingest.Result) Verdict {
 	return VerdictModified
 }
 
+// unverified gives the verdict of a file no trusted digest can judge,
+// counted in chain c when counted (c nil: a region without digests,
+// counted in none): unverified, unless its shape alone shows it changed.
+func (in *integrity) unverified(r *ingest.Result, c *chainState, counted bool) Verdict {
+	if r.Body.Trailing > 0 {
+		if c != nil && counted {
+			c.counts.LogsInvalid++
+		}
+		return in.appended(r)
+	}
+	if c != nil && counted {
+		c.counts.LogsUnverified++
+	}
+	return VerdictUnverified
+}
+
 // unlisted judges a file no usable digest lists.
 func (in *integrity) unlisted(r *ingest.Result, s *scopeState) Verdict {
 	loc := r.Location
@@ -1346,7 +1365,10 @@ func (in *integrity) unlisted(r *ingest.Result, s *scopeState) Verdict {
 		// activity and aggregated files is read from the digests: only
 		// where they list files of that kind is one they leave out
 		// unlisted.
-		return VerdictUnverified
+		if in.cfg.Window.Contains(loc.Time) {
+			in.withoutDigests++
+		}
+		return in.unverified(r, nil, false)
 	}
 	c := s.chainForLogs()
 	inWindow := in.cfg.Window.Contains(loc.Time)
@@ -1354,10 +1376,7 @@ func (in *integrity) unlisted(r *ingest.Result, s *scopeState) Verdict {
 		// Found by its name outside CloudTrail's folders, with the
 		// trail's prefix unknown: no digest listing can be matched to it
 		// with certainty.
-		if inWindow {
-			c.counts.LogsUnverified++
-		}
-		return VerdictUnverified
+		return in.unverified(r, c, inWindow)
 	}
 	if loc.Time.After(s.latestDigest.Add(-pendingMargin)) {
 		// Delivered after the newest digest closed, or so close to it
@@ -1365,16 +1384,10 @@ func (in *integrity) unlisted(r *ingest.Result, s *scopeState) Verdict {
 		if loc.Time.After(s.latestDigest) {
 			s.logsAfter++
 		}
-		if inWindow {
-			c.counts.LogsUnverified++
-		}
-		return VerdictUnverified
+		return in.unverified(r, c, inWindow)
 	}
 	if !s.usable {
-		if inWindow {
-			c.counts.LogsUnverified++
-		}
-		return VerdictUnverified
+		return in.unverified(r, c, inWindow)
 	}
 	if !inWindow {
 		return VerdictUnlisted
@@ -1384,8 +1397,7 @@ func (in *integrity) unlisted(r *ingest.Result, s *scopeState) Verdict {
 	case s.inHole(loc.Time, loc.Time.Add(deliveryLag)):
 		// A missing digest may have listed it: whether CloudTrail
 		// delivered it cannot be told either way.
-		c.counts.LogsUnverified++
-		return VerdictUnverified
+		return in.unverified(r, c, true)
 	}
 	c.counts.LogsUnlisted++
 	sev, where := Medium, "in a period no verified digest covers (validation off, or no public keys): whether CloudTrail delivered it cannot be verified"
@@ -1469,6 +1481,9 @@ func (s *scopeState) inHole(from, to time.Time) bool {
 }
 
 func (in *integrity) finish(res *Result) {
+	// Judging the logs earlier runs read (incremental analyses) counts
+	// too: the count is taken last.
+	defer func() { res.LogsWithoutDigests = in.withoutDigests }()
 	in.verifyAll(true)
 	if in.ledger != nil {
 		for _, key := range sortedKeys(in.ledger.restored) {

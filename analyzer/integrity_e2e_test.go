@@ -109,6 +109,7 @@ func TestIntegrityEndToEnd(t *testing.T) {
 		res := analyzeArchive(t, src, ingest.Window{}, keys)
 		t.Logf("whole archive analyzed in %v", time.Since(began).Round(time.Millisecond))
 		checkAgainstTruth(t, res, truth, dir)
+		checkCountsAddUp(t, res, dir)
 		// One scan, region by region, each let go when done, as analyze
 		// runs without --state or --versions: the same result.
 		sameResult(t, analyzeByRegion(t, src, ingest.Window{}, keys), res)
@@ -134,6 +135,7 @@ func TestIntegrityEndToEnd(t *testing.T) {
 		defer plain.Close()
 		res := analyzeArchive(t, plain, ingest.Window{}, keys)
 		checkPlainCopy(t, res, truth, copyDir)
+		checkCountsAddUp(t, res, copyDir)
 		for _, c := range res.Chains {
 			t.Logf("%s %s: %d valid, %d invalid, %d missing, %d unverifiable digests; logs %d valid, %d invalid, %d missing, %d unlisted, %d unverified",
 				c.Account, c.Region, c.DigestsValid, c.DigestsInvalid, c.DigestsMissing, c.DigestsUnverifiable,
@@ -738,4 +740,42 @@ func deletedRuns(keys []string) int {
 		}
 	}
 	return runs
+}
+
+// checkCountsAddUp: every log file on disk is in exactly one of a chain's
+// valid, invalid, unlisted and unverified counts (missing ones are not on
+// disk), or in LogsWithoutDigests, whatever its verdict.
+func checkCountsAddUp(t *testing.T, res *analyzer.Result, dir string) {
+	t.Helper()
+	onDisk := map[string]int{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if loc := ingest.ParseKey(filepath.ToSlash(rel)); loc.Kind == ingest.KindLog {
+			onDisk[loc.Account+" "+loc.Region]++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := map[string]int{}
+	for _, c := range res.Chains {
+		counted[c.Account+" "+c.Region] += c.LogsValid + c.LogsInvalid + c.LogsUnlisted + c.LogsUnverified
+	}
+	without := 0
+	for k, n := range onDisk {
+		got, ok := counted[k]
+		switch {
+		case !ok:
+			without += n
+		case got != n:
+			t.Errorf("%s: %d log files counted in its chains, %d on disk", k, got, n)
+		}
+	}
+	if without != res.LogsWithoutDigests {
+		t.Errorf("%d log files in regions without digests, LogsWithoutDigests %d", without, res.LogsWithoutDigests)
+	}
 }

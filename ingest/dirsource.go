@@ -138,6 +138,17 @@ func (s *DirSource) String() string { return s.name }
 // Bucket is the bucket named in StateDir/source.json, or "".
 func (s *DirSource) Bucket() string { return s.bucket }
 
+// KeepsMetadata implements MetadataKeeper: a copy acquire made keeps each
+// object's metadata in sidecars (and names its bucket); a plain copy
+// keeps none.
+func (s *DirSource) KeepsMetadata() bool {
+	if s.bucket != "" {
+		return true
+	}
+	_, err := fs.Stat(s.fsys, metaDir)
+	return err == nil
+}
+
 // List implements Source. Within a folder, the files come in name order,
 // then what the copy's manifest adds (see ListOptions.Versions and
 // OpenVersion): objects acquire stored off their keys, and with

@@ -177,6 +177,10 @@ func (s *S3Source) String() string {
 // Bucket implements Bucketed.
 func (s *S3Source) Bucket() string { return s.bucket }
 
+// KeepsMetadata implements MetadataKeeper: S3 returns every object's
+// user metadata.
+func (s *S3Source) KeepsMetadata() bool { return true }
+
 // Prefix is the key prefix given in the URL.
 func (s *S3Source) Prefix() string { return s.prefix }
 

@@ -78,6 +78,15 @@ type Bucketed interface {
 	Bucket() string
 }
 
+// MetadataKeeper is implemented by sources that can tell whether they
+// keep S3 user metadata, where CloudTrail stores every digest's
+// signature: S3 itself, and a copy acquire made. A plain copy (aws s3
+// sync) loses it, and then a digest without a signature is no sign of
+// tampering.
+type MetadataKeeper interface {
+	KeepsMetadata() bool
+}
+
 // ParseS3URL splits s3://BUCKET[/PREFIX] into the bucket and the key
 // prefix. The prefix is returned as given; "" means the whole bucket.
 func ParseS3URL(u string) (bucket, prefix string, err error) {

@@ -60,6 +60,9 @@ type Summary struct {
 // Integrity is the verification of each digest chain.
 type Integrity struct {
 	Chains []SummaryChain `json:"chains"`
+	// LogsWithoutDigests counts the log files of regions with no digest
+	// chain, which no chain's counts hold.
+	LogsWithoutDigests int `json:"logs_without_digests"`
 }
 
 // SummaryChain is one digest chain: account × source region × trail,
@@ -76,10 +79,16 @@ type SummaryChain struct {
 	LogsInvalid         int    `json:"logs_invalid"`
 	LogsMissing         int    `json:"logs_missing"`
 	LogsUnlisted        int    `json:"logs_unlisted"`
-	OrgID               string `json:"org_id"`
-	Prefix              string `json:"prefix"`
-	HomeRegion          string `json:"home_region"`
-	Backfill            bool   `json:"backfill"`
+	// LogsUnverified are log files no trusted digest could judge: listed
+	// only by digests that could not be proven, named after the newest
+	// digest, or where a missing digest may have listed them. Every log
+	// file of the chain's region in the window is in exactly one of the
+	// five logs_ counts.
+	LogsUnverified int    `json:"logs_unverified"`
+	OrgID          string `json:"org_id"`
+	Prefix         string `json:"prefix"`
+	HomeRegion     string `json:"home_region"`
+	Backfill       bool   `json:"backfill"`
 	// First and Last bound the digest windows seen.
 	First string `json:"first"`
 	Last  string `json:"last"`
@@ -247,6 +256,7 @@ func NewSummary(run Run, res *analyzer.Result) Summary {
 			IntegrityOnly:         run.IntegrityOnly,
 		},
 	}
+	s.Integrity.LogsWithoutDigests = res.LogsWithoutDigests
 	for _, c := range res.Chains {
 		s.Integrity.Chains = append(s.Integrity.Chains, SummaryChain{
 			Account:             c.Account,
@@ -260,6 +270,7 @@ func NewSummary(run Run, res *analyzer.Result) Summary {
 			LogsInvalid:         c.LogsInvalid,
 			LogsMissing:         c.LogsMissing,
 			LogsUnlisted:        c.LogsUnlisted,
+			LogsUnverified:      c.LogsUnverified,
 			OrgID:               c.OrgID,
 			Prefix:              c.Prefix,
 			HomeRegion:          c.HomeRegion,

@@ -294,6 +294,9 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 	if b, ok := src.(ingest.Bucketed); ok {
 		acfg.Bucket = b.Bucket()
 	}
+	if mk, ok := src.(ingest.MetadataKeeper); ok {
+		acfg.SignaturesKept = mk.KeepsMetadata()
+	}
 	if acfg.PublicKeys, err = loadPublicKeys(cfg.publicKeys); err != nil {
 		return err
 	}
