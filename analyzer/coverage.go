@@ -317,7 +317,30 @@ func (c *coverage) span() (lo, hi int64, ok bool) {
 	}
 	wlo, whi := c.windowHours()
 	lo, hi = max(first, wlo), min(last+1, whi)
+	if end, ok := judgedEnd(c.cfg); ok {
+		// The window the user gave is judged to its end, not to the
+		// newest delivery: a tail deleted in every region must show. The
+		// last hour and a quarter before the run may still be on its way.
+		if !c.cfg.RunAt.IsZero() && c.cfg.RunAt.Add(-stopAfter).Before(end) {
+			end = c.cfg.RunAt.Add(-stopAfter)
+		}
+		hi = max(hi, min(whi, hourOf(end)))
+	}
 	return lo, hi, lo < hi
+}
+
+// judgedEnd is the end of the period whose delivery is judged, when the
+// window has one: its end, or the run's time if that is earlier. Without
+// a window end, the period ends at the archive's newest delivery.
+func judgedEnd(cfg Config) (time.Time, bool) {
+	end := cfg.Window.End
+	if end.IsZero() {
+		return time.Time{}, false
+	}
+	if !cfg.RunAt.IsZero() && cfg.RunAt.Before(end) {
+		end = cfg.RunAt
+	}
+	return end, true
 }
 
 // expected returns the regions account must log.

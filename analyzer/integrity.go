@@ -1591,9 +1591,11 @@ func (in *integrity) missingLogs(listed []string) {
 // hours are not counted in DigestsMissing: how many digests are gone, or
 // were never written because logging stopped, cannot be told.
 func (in *integrity) stoppedChains() {
+	// The window given is judged to its end: a chain whose newest
+	// digests were deleted in every region stops before it.
 	end := in.latest
-	if w := in.cfg.Window.End; !w.IsZero() && w.Before(end) {
-		end = w
+	if e, ok := judgedEnd(in.cfg); ok {
+		end = e
 	}
 	for _, s := range in.scopes {
 		for _, c := range s.chains {
@@ -1607,10 +1609,15 @@ func (in *integrity) stoppedChains() {
 			if w := in.cfg.Window.Start; !w.IsZero() && head.end.Add(stopAfter).Before(w) {
 				continue
 			}
-			sev := Medium
-			why := "no digest follows: the newest digests were deleted, or logging stopped"
+			// CloudTrail ends a chain that logging stopped on with a final
+			// digest (a window shorter than an hour); one that just
+			// stops lost its newest digests.
+			sev := High
+			why := "no digest follows, and it is not the final digest CloudTrail writes when logging stops or a trail is deleted: the newest digests were deleted"
 			switch {
 			case s.logsAfter > 0 && head.end.Equal(s.latestDigest):
+				// Either is possible, and they cannot be told apart.
+				sev = Medium
 				why = fmt.Sprintf("%d log files were delivered after it: log file validation was turned off, or the newest digests were deleted", s.logsAfter)
 			case head.isFinal():
 				sev = Low

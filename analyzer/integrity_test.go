@@ -888,6 +888,15 @@ func TestIntegrityChainStops(t *testing.T) {
 		t.Errorf("counts = %+v, want 0 unlisted and 6 unverified", got)
 	}
 
+	// The tail cut off: the last three digests and their log files gone.
+	// Without a window end nothing shows it; the window given is judged
+	// to its end, and the chain lost its tail (high).
+	tail := ingest.Window{End: digestEpoch().Add(8 * time.Hour)}
+	out = runIntegrity(Config{Window: tail, Bucket: testBucket, PublicKeys: keySetOf(t, key)}, b.digests[:5], b.logs[:10])
+	if fs := findingsOfKind(out.res.Findings, KindDigestMissing); len(fs) != 1 || fs[0].Severity != High {
+		t.Errorf("tail cut, window to the end: digest-missing findings = %+v, want one high", fs)
+	}
+
 	// A final digest, and a window end long after it.
 	final := buildChain(t, key, chainSpec{hours: 3, logsPerHour: 1, mutate: func(i int, d *ingest.Digest) {
 		if i == 2 {
@@ -897,12 +906,19 @@ func TestIntegrityChainStops(t *testing.T) {
 	}})
 	w := ingest.Window{Start: digestEpoch().Add(-2 * time.Hour), End: digestEpoch().Add(10 * time.Hour)}
 	out = runIntegrity(Config{Window: w, Bucket: testBucket, PublicKeys: keySetOf(t, key)}, final.digests, final.logs)
-	// The archive holds nothing after the final digest: the period ends
-	// with it, nothing is reported.
+	// The window given is judged to its end, though the archive holds
+	// nothing after the final digest: logging stopped in it (low).
+	if fs := findingsOfKind(out.res.Findings, KindDigestMissing); len(fs) != 1 || fs[0].Severity != Low {
+		t.Errorf("findings = %+v, want one low: the final digest ends 8 hours before the window", fs)
+	}
+	// Without a window end, the period ends with the archive's newest
+	// delivery: nothing to report.
+	out = runIntegrity(Config{Bucket: testBucket, PublicKeys: keySetOf(t, key)}, final.digests, final.logs)
 	if fs := findingsOfKind(out.res.Findings, KindDigestMissing); len(fs) != 0 {
 		t.Errorf("findings = %+v, want none: nothing in the archive is newer than the final digest", fs)
 	}
-	other := buildChain(t, key, chainSpec{region: "eu-west-1", hours: 9})
+	// Another region delivering to the window's end.
+	other := buildChain(t, key, chainSpec{region: "eu-west-1", hours: 11})
 	out = runIntegrity(Config{Window: w, Bucket: testBucket, PublicKeys: keySetOf(t, key)}, append(slices.Clone(final.digests), other.digests...), final.logs)
 	fs = findingsOfKind(out.res.Findings, KindDigestMissing)
 	if len(fs) != 1 || fs[0].Severity != Low || fs[0].Region != "us-east-1" {
