@@ -1,0 +1,297 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trailcover/trailcover/ingest"
+	"github.com/trailcover/trailcover/ingest/s3test"
+	"github.com/trailcover/trailcover/ingest/simulate"
+)
+
+// The attacks below are made on a clean simulated archive, every digest
+// signed, the way an adversary with write access to the bucket would
+// make them after the fact: files added, deleted or rewritten, and S3
+// metadata (where CloudTrail keeps each digest's signature) removed. Each
+// must end with exit status 3 and a finding at or above high, never with
+// a green run.
+
+// adversaryArchive is a clean archive: one account, two regions, a day,
+// every digest signed. It returns the directory and the end of the
+// archive's day.
+func adversaryArchive(t *testing.T) (string, time.Time) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "archive")
+	cfg := simulate.Config{
+		Seed: 21, AccountCount: 1,
+		Regions: []string{"us-east-1", "eu-west-1"}, EnabledRegions: []string{"us-east-1", "eu-west-1"},
+		Days: 1, EventsPerHour: 20,
+	}
+	if _, err := simulate.Generate(t.Context(), cfg, dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir, simulate.DefaultStart().Add(24 * time.Hour)
+}
+
+// adversaryRun analyzes dir (or an s3:// source with extra args) as the
+// weekly job would, with the archive's public keys.
+func adversaryRun(t *testing.T, dir string, args ...string) genuineRun {
+	t.Helper()
+	keys := filepath.Join(dir, ingest.StateDir, "public-keys.json")
+	return analyzeGenuine(t, append([]string{"--public-keys", keys, "--expect-regions", "us-east-1,eu-west-1"}, args...)...)
+}
+
+// digestsOf lists the archive's digest keys of one region, oldest first.
+func digestsOf(t *testing.T, dir, region string) []string {
+	t.Helper()
+	var keys []string
+	err := filepath.WalkDir(filepath.Join(dir, "AWSLogs"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if loc := ingest.ParseKey(filepath.ToSlash(rel)); loc.Kind == ingest.KindDigest && loc.Region == region {
+			keys = append(keys, loc.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// readDigest decodes a digest file of the archive as plain JSON.
+func readDigest(t *testing.T, dir, key string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(key)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d map[string]any
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func writeGzipJSON(t *testing.T, dir, key string, v any) {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(dir, filepath.FromSlash(key))
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, gzipped(raw), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// removeSignature deletes the metadata sidecar that holds a digest's
+// signature: what deleting the object and writing it back without its
+// metadata does in S3.
+func removeSignature(t *testing.T, dir, key string) {
+	t.Helper()
+	if err := os.Remove(filepath.Join(dir, ingest.StateDir, "meta", filepath.FromSlash(key)+".json")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listedLogs are the log files a digest lists.
+func listedLogs(d map[string]any) []string {
+	var out []string
+	for _, f := range d["logFiles"].([]any) {
+		out = append(out, f.(map[string]any)["s3Object"].(string))
+	}
+	return out
+}
+
+// injectLog writes a well-formed log file no digest lists and returns
+// its key and the SHA-256 of its decompressed bytes.
+func injectLog(t *testing.T, dir string, at time.Time) (string, string) {
+	t.Helper()
+	loc := ingest.Location{Kind: ingest.KindLog, Account: "", Region: "us-east-1", Time: at, Unique: "InjectedByAttack"}
+	for _, k := range digestsOf(t, dir, "us-east-1") {
+		loc.Account = ingest.ParseKey(k).Account
+		break
+	}
+	body := []byte(records(ctRecord("injected-record", "us-east-1", at.Format("15:04"), "")))
+	writeFile(t, filepath.Join(dir, filepath.FromSlash(loc.ObjectKey())), gzipped(body))
+	sum := sha256.Sum256(body)
+	return loc.ObjectKey(), hex.EncodeToString(sum[:])
+}
+
+func writeFile(t *testing.T, name string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantCaught checks that a run over tampered evidence is not green.
+func wantCaught(t *testing.T, res genuineRun, kind, mention string) {
+	t.Helper()
+	if res.exit != exitFindings {
+		t.Errorf("exit %d, want %d\n%s", res.exit, exitFindings, res.stderr)
+	}
+	for _, f := range findingsOfKind(res.summary, kind) {
+		if severityAtLeast(f.Severity, "high") && strings.Contains(f.Title+" "+f.Detail, mention) {
+			return
+		}
+	}
+	var got []string
+	for _, f := range res.summary.Findings {
+		got = append(got, f.Severity+" "+f.Kind+": "+f.Title)
+	}
+	t.Errorf("no %s finding at or above high mentioning %q; findings:\n%s", kind, mention, strings.Join(got, "\n"))
+}
+
+func TestAdversary(t *testing.T) {
+	clean, end := adversaryArchive(t)
+	copyArchive := func(t *testing.T) string {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(clean)); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+
+	t.Run("clean", func(t *testing.T) {
+		res := adversaryRun(t, clean, clean, "--end", end.Format(time.RFC3339))
+		if res.exit != exitOK {
+			t.Errorf("clean archive: exit %d\n%+v\n%s", res.exit, res.summary.Findings, res.stderr)
+		}
+	})
+	t.Run("plain copy", func(t *testing.T) {
+		// aws s3 sync: no metadata, no .trailcover folder. Only the
+		// newest digest of each chain is unproven; nothing is tampering.
+		dir := copyArchive(t)
+		keys := filepath.Join(t.TempDir(), "public-keys.json")
+		writeFile(t, keys, must(os.ReadFile(filepath.Join(dir, ingest.StateDir, "public-keys.json"))))
+		if err := os.RemoveAll(filepath.Join(dir, ingest.StateDir)); err != nil {
+			t.Fatal(err)
+		}
+		res := analyzeGenuine(t, dir, "--public-keys", keys, "--expect-regions", "us-east-1,eu-west-1")
+		if res.exit != exitOK {
+			t.Errorf("plain copy: exit %d\n%+v", res.exit, res.summary.Findings)
+		}
+		for _, f := range res.summary.Findings {
+			if f.Kind == "digest-invalid" && !strings.Contains(f.Detail, "trailcover acquire") {
+				t.Errorf("plain copy: %s does not say how to verify the newest digests: %s", f.Title, f.Detail)
+			}
+		}
+	})
+
+	// An injected log file laundered by a digest without a signature that
+	// lists it: a backfill digest, or one of a trail that does not exist.
+	for _, forged := range []struct{ name, trail string }{{"backfill digest", ""}, {"made-up trail", "audit-shadow"}} {
+		t.Run("unsigned "+forged.name+" lists an injected log", func(t *testing.T) {
+			dir := copyArchive(t)
+			digests := digestsOf(t, dir, "us-east-1")
+			at := ingest.ParseKey(digests[10]).Time.Add(-30 * time.Minute)
+			logKey, sum := injectLog(t, dir, at)
+			base := ingest.ParseKey(digests[10])
+			d := readDigest(t, dir, digests[10])
+			loc := base
+			if forged.trail != "" {
+				loc.Trail = forged.trail
+			} else {
+				loc.Backfill = true
+			}
+			key := loc.ObjectKey()
+			d["digestS3Object"] = key
+			d["logFiles"] = []any{map[string]any{"s3Bucket": d["digestS3Bucket"], "s3Object": logKey, "hashValue": sum, "hashAlgorithm": "SHA-256"}}
+			d["previousDigestSignature"], d["previousDigestHashValue"], d["previousDigestS3Object"], d["previousDigestS3Bucket"] = nil, nil, nil, nil
+			writeGzipJSON(t, dir, key, d)
+			wantCaught(t, adversaryRun(t, dir, dir), "digest-invalid", key)
+		})
+	}
+
+	t.Run("newest digest rewritten without its signature", func(t *testing.T) {
+		dir := copyArchive(t)
+		digests := digestsOf(t, dir, "us-east-1")
+		newest := digests[len(digests)-1]
+		logs := listedLogs(readDigest(t, dir, newest))
+		if len(logs) == 0 {
+			t.Fatal("the newest digest lists no log file")
+		}
+		if err := os.Remove(filepath.Join(dir, filepath.FromSlash(logs[0]))); err != nil {
+			t.Fatal(err)
+		}
+		removeSignature(t, dir, newest)
+		wantCaught(t, adversaryRun(t, dir, dir), "digest-invalid", newest)
+
+		// The same bucket in S3, the digest stored without metadata.
+		srv := s3test.StartVersity(t)
+		useServer(t, srv)
+		const bucket = "adversary"
+		srv.CreateBucket(t, bucket)
+		if err := s3test.UploadDir(t.Context(), srv.Client(t), bucket, dir); err != nil {
+			t.Fatal(err)
+		}
+		wantCaught(t, adversaryRun(t, dir, "s3://"+bucket, "--endpoint-url", srv.Endpoint), "digest-invalid", newest)
+	})
+
+	t.Run("unknown fingerprint and no signature", func(t *testing.T) {
+		dir := copyArchive(t)
+		digests := digestsOf(t, dir, "eu-west-1")
+		newest := digests[len(digests)-1]
+		d := readDigest(t, dir, newest)
+		d["digestPublicKeyFingerprint"] = strings.Repeat("0", 32)
+		writeGzipJSON(t, dir, newest, d)
+		removeSignature(t, dir, newest)
+		wantCaught(t, adversaryRun(t, dir, dir), "digest-invalid", newest)
+	})
+
+	t.Run("tail cut in every region", func(t *testing.T) {
+		// The last two digests of every chain and the log files they
+		// list are deleted; the window given ends with the archive's day.
+		dir := copyArchive(t)
+		for _, region := range []string{"us-east-1", "eu-west-1"} {
+			digests := digestsOf(t, dir, region)
+			for _, key := range digests[len(digests)-2:] {
+				for _, l := range listedLogs(readDigest(t, dir, key)) {
+					os.Remove(filepath.Join(dir, filepath.FromSlash(l)))
+				}
+				if err := os.Remove(filepath.Join(dir, filepath.FromSlash(key))); err != nil {
+					t.Fatal(err)
+				}
+				removeSignature(t, dir, key)
+			}
+		}
+		wantCaught(t, adversaryRun(t, dir, dir, "--end", end.Format(time.RFC3339)), "digest-missing", "stops")
+	})
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
