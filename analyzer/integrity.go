@@ -249,6 +249,8 @@ type digestState struct {
 	loc     ingest.Location
 	chain   *chainState
 	readErr string
+	// readFailed: its bytes could not be fetched (ingest.Result.ReadFailed).
+	readFailed bool
 	parsed  bool
 
 	startText, endText string
@@ -368,7 +370,7 @@ func (in *integrity) addDigest(r *ingest.Result) {
 	d.metaAlgorithm = r.Metadata["signature-algorithm"]
 	d.backfillTime = r.Metadata["backfill-generation-timestamp"]
 	if r.Err != nil || r.Digest == nil {
-		d.readErr = "unreadable"
+		d.readErr, d.readFailed = "unreadable", r.ReadFailed
 		if r.Err != nil {
 			d.readErr = r.Err.Error()
 		}
@@ -668,6 +670,12 @@ func compareDigests(a, b *digestState) int {
 func (in *integrity) checkOwn(d *digestState) {
 	res := &d.result
 	if !d.parsed {
+		if d.readFailed {
+			// Nothing is known of its content: it cannot be verified,
+			// which is no verdict on it.
+			d.fail(Medium, "could not be fetched", "the digest's bytes could not be fetched ("+d.readErr+"): it cannot be verified, and neither can what it lists", map[string]any{"error": d.readErr})
+			return
+		}
 		d.fail(High, "invalid format", "the digest cannot be read: "+d.readErr, map[string]any{"error": d.readErr})
 		return
 	}
@@ -1181,6 +1189,24 @@ func (in *integrity) judgeLog(r *ingest.Result) Verdict {
 		if better(l, best) {
 			best = l
 		}
+	}
+	if r.ReadFailed {
+		// Its bytes could not be fetched (access denied, the transfer
+		// failed): nothing is known of its content, and it is reported
+		// unreadable, not modified.
+		switch {
+		case best != nil:
+			return in.unverified(r, best.digest.chain, in.judged(best.digest.loc.Time))
+		case rejected != nil:
+			return in.unverified(r, rejected.digest.chain, in.judged(rejected.digest.loc.Time))
+		}
+		if len(s.chains) == 0 {
+			if in.cfg.Window.Contains(loc.Time) {
+				in.withoutDigests++
+			}
+			return in.unverified(r, nil, false)
+		}
+		return in.unverified(r, s.chainForLogs(), in.cfg.Window.Contains(loc.Time))
 	}
 	if best == nil && rejected != nil {
 		// Only a digest that failed its checks lists the file: nothing

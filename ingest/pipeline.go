@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -121,6 +124,10 @@ type Result struct {
 	// unreadable, the scan goes on. For logs, Records may still hold the
 	// records that could be read.
 	Err error
+	// ReadFailed tells that Err is a failure to get the object's bytes
+	// (the request refused or failed, the transfer cut short), not a
+	// judgement on bytes read: nothing is known of its content.
+	ReadFailed bool
 	// Skipped tells that ScanOptions.Skip skipped the object: it was
 	// listed, not opened, and only Object and Location are set.
 	Skipped bool
@@ -159,7 +166,10 @@ func Scan(ctx context.Context, src Source, opts ScanOptions, fn func(*Result) er
 	if opts.Progress == nil {
 		opts.Progress = new(Progress)
 	}
-	return Walk(ctx, src, opts, func(ctx context.Context, obj Object) (*Result, bool) {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	health := &sourceHealth{limit: max(failingAfter, 2*opts.Workers)}
+	inv, err := Walk(ctx, src, opts, func(ctx context.Context, obj Object) (*Result, bool) {
 		if opts.Skip != nil && opts.Skip(obj) {
 			return &Result{Object: obj, Location: ParseKey(obj.Key), Skipped: true}, true
 		}
@@ -167,10 +177,75 @@ func Scan(ctx context.Context, src Source, opts ScanOptions, fn func(*Result) er
 		if r == nil {
 			return nil, false
 		}
+		if failing := health.observe(r); failing != nil {
+			stop(failing)
+			return nil, false
+		}
 		opts.Progress.Bytes.Add(r.Body.Compressed)
 		opts.Progress.Records.Add(int64(len(r.Records)))
 		return r, true
 	}, fn)
+	if cause := context.Cause(ctx); errors.Is(cause, ErrSourceFailing) {
+		return nil, cause
+	}
+	return inv, err
+}
+
+// ErrSourceFailing is the error of a scan stopped because the source
+// could not be reached for many objects in a row: a server gone, the
+// network down. One object that cannot be read is part of the results;
+// a source that serves none is a failure of the run.
+var ErrSourceFailing = errors.New("the source is failing")
+
+// failingAfter is how many objects in a row must fail to be fetched for
+// a transport reason, none succeeding between, before the scan stops
+// (at least twice the workers, so that one stalled batch does not).
+const failingAfter = 16
+
+// sourceHealth counts the objects in a row whose bytes could not be
+// fetched for a transport reason. It is shared by the workers.
+type sourceHealth struct {
+	limit int
+	mu    sync.Mutex
+	run   int
+	last  error
+}
+
+// observe records r and returns the error to stop the scan with, once
+// too many objects in a row failed.
+func (h *sourceHealth) observe(r *Result) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !r.ReadFailed || !isTransportFailure(r.Err) {
+		// Only an object fetched (or refused by the source itself) shows
+		// the source answering; other objects are never opened.
+		if r.Location.Kind != KindOther && !r.Skipped {
+			h.run = 0
+		}
+		return nil
+	}
+	h.run++
+	h.last = r.Err
+	if h.run < h.limit {
+		return nil
+	}
+	return fmt.Errorf("%w: %d objects in a row could not be fetched, the last: %w", ErrSourceFailing, h.run, h.last)
+}
+
+// isTransportFailure reports an error of reaching the source rather than
+// of the object: a connection refused or reset, a timeout, a server
+// error that outlasted the retries. Access denied and not found are the
+// object's own answers.
+func isTransportFailure(err error) bool {
+	if err == nil || errors.Is(err, ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+		return false
+	}
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) {
+		return status.HTTPStatusCode() >= 500
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // Walk lists as Scan does and runs process on each listed object in
@@ -382,6 +457,7 @@ func fetch(ctx context.Context, src Source, opts ScanOptions, obj Object) *Resul
 		if !transient || attempt == maxFetchAttempts {
 			if transient {
 				r.Err = fmt.Errorf("%w (the object's bytes could not be read in full in %d attempts)", r.Err, attempt)
+				r.ReadFailed = true
 			}
 			return r
 		}
@@ -408,7 +484,7 @@ func fetchOnce(ctx context.Context, src Source, opts ScanOptions, obj Object) (r
 		if ctx.Err() != nil {
 			return nil, false
 		}
-		r.Err = err
+		r.Err, r.ReadFailed = err, true
 		return r, false
 	}
 	defer body.Close()

@@ -33,8 +33,11 @@ type S3Options struct {
 	// Region overrides the region of the standard AWS configuration chain.
 	Region string
 	// MaxAttempts bounds the attempts per request, retries included
-	// (default 10). Throttling and 5xx answers are retried with jittered
-	// exponential backoff up to MaxBackoff (default 20 s).
+	// (default 5; AWS_MAX_ATTEMPTS or max_attempts in the shared config
+	// file, which the SDK applies over it, win). Throttling, 5xx answers
+	// and dropped connections are retried with jittered exponential
+	// backoff up to MaxBackoff (default 5 s), so that an endpoint that is
+	// gone fails a request within about half a minute.
 	MaxAttempts int
 	MaxBackoff  time.Duration
 	// LargeObject is the size from which objects are fetched with parallel
@@ -83,13 +86,13 @@ func NewS3Source(ctx context.Context, url string, opts S3Options) (*S3Source, er
 		return nil, err
 	}
 	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = 10
+		opts.MaxAttempts = 5
 	}
 	if opts.LargeObject <= 0 {
 		opts.LargeObject = 64 << 20
 	}
 	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = 20 * time.Second
+		opts.MaxBackoff = 5 * time.Second
 	}
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithRetryer(func() aws.Retryer {

@@ -250,7 +250,7 @@ func TestAdversary(t *testing.T) {
 		// The same bucket in S3, the digest stored without metadata.
 		srv := s3test.StartVersity(t)
 		useServer(t, srv)
-		const bucket = "adversary"
+		bucket := simulate.DefaultBucket
 		srv.CreateBucket(t, bucket)
 		if err := s3test.UploadDir(t.Context(), srv.Client(t), bucket, dir); err != nil {
 			t.Fatal(err)
@@ -286,6 +286,59 @@ func TestAdversary(t *testing.T) {
 			}
 		}
 		wantCaught(t, adversaryRun(t, dir, dir, "--end", end.Format(time.RFC3339)), "digest-missing", "stops")
+	})
+}
+
+// TestReadFailures: an object the source refuses (403) or a source that
+// dies mid-run is a failure to read, never a verdict on content.
+func TestReadFailures(t *testing.T) {
+	dir, _ := adversaryArchive(t)
+	srv := s3test.StartVersity(t)
+	useServer(t, srv)
+	bucket := simulate.DefaultBucket
+	srv.CreateBucket(t, bucket)
+	if err := s3test.UploadDir(t.Context(), srv.Client(t), bucket, dir); err != nil {
+		t.Fatal(err)
+	}
+	digests := digestsOf(t, dir, "us-east-1")
+	denied := listedLogs(readDigest(t, dir, digests[5]))[0]
+
+	t.Run("403 on a listed log file", func(t *testing.T) {
+		proxy := s3test.StartFaultProxy(t, srv.Endpoint, s3test.Faults{ForbiddenKeys: []string{denied}})
+		res := adversaryRun(t, dir, "s3://"+bucket, "--endpoint-url", proxy.Endpoint)
+		unreadable := false
+		for _, f := range res.summary.Findings {
+			named := strings.Contains(f.Title+f.Detail, denied) || f.Evidence["object_key"] == denied
+			switch {
+			case named && f.Kind == "unreadable-object":
+				unreadable = true
+			case named:
+				t.Errorf("the refused object is named by %s %s: %s", f.Severity, f.Kind, f.Detail)
+			}
+		}
+		if !unreadable {
+			t.Errorf("no unreadable-object finding names %s", denied)
+		}
+		for _, c := range res.summary.Integrity.Chains {
+			if c.Region == "us-east-1" && (c.LogsInvalid != 0 || c.LogsUnverified != 1) {
+				t.Errorf("us-east-1 chain: %+v, want the refused file unverified, none invalid", c)
+			}
+		}
+	})
+
+	t.Run("the server dies mid-run", func(t *testing.T) {
+		proxy := s3test.StartFaultProxy(t, srv.Endpoint, s3test.Faults{DownAfter: 60})
+		out := filepath.Join(t.TempDir(), "out")
+		res := analyzeGenuineTo(t, out, "s3://"+bucket, "--endpoint-url", proxy.Endpoint)
+		// Whether the listing or the objects fail first, the run fails,
+		// naming the endpoint.
+		host := strings.TrimPrefix(proxy.Endpoint, "http://")
+		if res.exit != exitError || !strings.Contains(res.stderr, host) {
+			t.Errorf("exit %d, want %d naming %s:\n%s", res.exit, exitError, host, res.stderr)
+		}
+		if _, err := os.Stat(filepath.Join(out, summaryFile)); err == nil {
+			t.Error("the failed run wrote summary.json")
+		}
 	})
 }
 

@@ -45,6 +45,12 @@ type Faults struct {
 	// Forbidden answers every request 403 AccessDenied, as S3 answers
 	// credentials that may not read the bucket.
 	Forbidden bool
+	// ForbiddenKeys answer GET 403 AccessDenied, as a bucket policy that
+	// denies reading some objects does.
+	ForbiddenKeys []string
+	// DownAfter, when not zero, drops the connection of every request
+	// after that many: a server that dies in the middle of a run.
+	DownAfter int64
 }
 
 // FaultProxy is an HTTP proxy on 127.0.0.1 in front of an S3 server that
@@ -95,7 +101,11 @@ func (p *FaultProxy) roll(id string, attempt int64, kind string, rate float64) b
 }
 
 func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p.Requests.Add(1)
+	if n := p.Requests.Add(1); p.faults.DownAfter > 0 && n > p.faults.DownAfter {
+		p.Injected.Add(1)
+		hijackClose(w)
+		return
+	}
 	id := r.Method + " " + r.URL.Path + "?" + r.URL.RawQuery + " " + r.Header.Get("Range")
 	n, _ := p.attempts.LoadOrStore(id, new(atomic.Int64))
 	attempt := n.(*atomic.Int64).Add(1)
@@ -114,6 +124,13 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	isGet := r.Method == http.MethodGet && !strings.Contains(r.URL.RawQuery, "list-type") &&
 		!strings.Contains(r.URL.RawQuery, "versions") && strings.Count(strings.Trim(r.URL.Path, "/"), "/") >= 1
+	for _, k := range p.faults.ForbiddenKeys {
+		if isGet && strings.HasSuffix(r.URL.Path, "/"+k) {
+			p.Injected.Add(1)
+			s3Error(w, http.StatusForbidden, "AccessDenied", "Access Denied")
+			return
+		}
+	}
 	for _, k := range p.faults.FailKeys {
 		if isGet && strings.HasSuffix(r.URL.Path, "/"+k) {
 			p.Injected.Add(1)
