@@ -251,7 +251,7 @@ type digestState struct {
 	readErr string
 	// readFailed: its bytes could not be fetched (ingest.Result.ReadFailed).
 	readFailed bool
-	parsed  bool
+	parsed     bool
 
 	startText, endText string
 	start, end         time.Time
