@@ -273,10 +273,13 @@ func (a *Analyzer) Observe(r *ingest.Result) Verdict {
 		return a.observeHistory(r)
 	}
 	if a.ledger != nil {
-		if a.ledger.present(r.Object) || r.Skipped {
+		if old := a.ledger.rewritten(r); old != nil {
+			// Read again, it hashes otherwise than when first read:
+			// changed in place, size and time kept.
+			a.takeBack(r.Object.Key, old)
+		} else if a.ledger.present(r.Object) || r.Skipped {
 			return VerdictUnverified
-		}
-		if old := a.ledger.changed(r.Object); old != nil {
+		} else if old := a.ledger.changed(r.Object); old != nil {
 			a.takeBack(r.Object.Key, old)
 		}
 	}
@@ -414,6 +417,17 @@ func (a *Analyzer) observeHistory(r *ingest.Result) Verdict {
 // loaded.
 func (a *Analyzer) Unchanged(obj ingest.Object) bool {
 	return a.ledger != nil && a.ledger.unchanged(obj)
+}
+
+// RecordedHash is the SHA-256 of the decompressed content an earlier run
+// read for obj, for ingest.ScanOptions.Recheck: sources without ETags (a
+// directory) prove nothing by size and time, which an edit can keep.
+// Safe from any goroutine while Observe runs, as Unchanged is.
+func (a *Analyzer) RecordedHash(obj ingest.Object) ([32]byte, bool) {
+	if a.ledger == nil {
+		return [32]byte{}, false
+	}
+	return a.ledger.recordedHash(obj)
 }
 
 // Window is the time range analysed: Config.Window, or for an Analyzer

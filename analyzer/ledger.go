@@ -129,6 +129,31 @@ func (l *ledger) changed(obj ingest.Object) *ledgerEntry {
 	return e
 }
 
+// rewritten returns the entry of an object an earlier run read whose
+// listing looks the same (size, modification time) but whose content, read
+// again, hashes otherwise: an edit that kept both, in a source without
+// ETags. Unreadable objects have no hash to compare.
+func (l *ledger) rewritten(r *ingest.Result) *ledgerEntry {
+	e := l.restored[r.Object.Key]
+	if r.Skipped || e == nil || !e.sameBytes(r.Object) || l.added[r.Object.Key] != nil || r.Err != nil || e.err != "" {
+		return nil
+	}
+	if e.sha256 == r.Body.SHA256 {
+		return nil
+	}
+	return e
+}
+
+// recordedHash is the content hash an earlier run recorded for obj, for
+// ingest.ScanOptions.Recheck.
+func (l *ledger) recordedHash(obj ingest.Object) ([32]byte, bool) {
+	e := l.restored[obj.Key]
+	if e == nil || e.err != "" || e.sha256 == ([32]byte{}) {
+		return [32]byte{}, false
+	}
+	return e.sha256, true
+}
+
 // add records an object read in this run.
 func (l *ledger) add(r *ingest.Result) {
 	e := &ledgerEntry{

@@ -85,6 +85,12 @@ type ScanOptions struct {
 	// with Skipped set and nothing read, so that the consumer still sees
 	// every listed object. Incremental runs skip what an earlier run read.
 	Skip func(Object) bool
+	// Recheck, if not nil, recalls the content hash (Body.SHA256) an
+	// earlier run read for an object Skip would skip. An object listed
+	// without an ETag (a directory copy) is then hashed again, not
+	// parsed, and skipped only if the hash is the same: an edit can keep
+	// size and modification time. Called from the workers, as Skip is.
+	Recheck func(Object) ([32]byte, bool)
 	// ScopeDone, if not nil, makes the scan go one account and region at
 	// a time as far as the consumer can tell: all of a region's digests
 	// are delivered before any of its log or Insights files are listed,
@@ -170,7 +176,7 @@ func Scan(ctx context.Context, src Source, opts ScanOptions, fn func(*Result) er
 	defer stop(nil)
 	health := &sourceHealth{limit: max(failingAfter, 2*opts.Workers)}
 	inv, err := Walk(ctx, src, opts, func(ctx context.Context, obj Object) (*Result, bool) {
-		if opts.Skip != nil && opts.Skip(obj) {
+		if opts.Skip != nil && opts.Skip(obj) && unchangedContent(ctx, src, opts, obj) {
 			return &Result{Object: obj, Location: ParseKey(obj.Key), Skipped: true}, true
 		}
 		r := fetch(ctx, src, opts, obj)
@@ -189,6 +195,25 @@ func Scan(ctx context.Context, src Source, opts ScanOptions, fn func(*Result) er
 		return nil, cause
 	}
 	return inv, err
+}
+
+// unchangedContent confirms that an object Skip would skip is unchanged.
+// An ETag identifies content; without one (a directory copy), size and
+// modification time prove nothing, since an edit can keep both, so the
+// object is hashed again (decompressed, not parsed) and compared with
+// the hash opts.Recheck recalls.
+func unchangedContent(ctx context.Context, src Source, opts ScanOptions, obj Object) bool {
+	if obj.ETag != "" || opts.Recheck == nil {
+		return true
+	}
+	want, ok := opts.Recheck(obj)
+	if !ok {
+		return true
+	}
+	hashOnly := opts
+	hashOnly.Decode.HashOnly = true
+	r := fetch(ctx, src, hashOnly, obj)
+	return r != nil && r.Err == nil && r.Body.SHA256 == want
 }
 
 // ErrSourceFailing is the error of a scan stopped because the source

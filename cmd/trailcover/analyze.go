@@ -342,7 +342,11 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 	var strays []string
 	// With --versions, a second phase reads the version history: after
 	// every current object, so that it annotates what they showed.
-	phases := []ingest.ScanOptions{{Skip: skip, ScopeDone: func(s ingest.Scope) error {
+	var recheck func(ingest.Object) ([32]byte, bool)
+	if skip != nil {
+		recheck = a.RecordedHash
+	}
+	phases := []ingest.ScanOptions{{Skip: skip, Recheck: recheck, ScopeDone: func(s ingest.Scope) error {
 		if !cfg.versions {
 			a.EndScope(s)
 		}

@@ -282,10 +282,10 @@ func TestStateChangesBetweenRuns(t *testing.T) {
 	noon := dayTwo.Add(-12 * time.Hour)
 	deletedLog := pickKey(t, firstKeys, ingest.KindLog, noon)
 	deletedDigest := pickKey(t, firstKeys, ingest.KindDigest, noon)
-	var rewritten string
+	var rewritten, inPlace string
 	for _, k := range firstKeys {
 		if loc := ingest.ParseKey(k); loc.Kind == ingest.KindLog && loc.Time.Before(noon) && k != deletedLog && !strings.Contains(k, "/.") {
-			rewritten = k
+			inPlace, rewritten = rewritten, k
 		}
 	}
 	for _, k := range []string{deletedLog, deletedDigest} {
@@ -294,7 +294,8 @@ func TestStateChangesBetweenRuns(t *testing.T) {
 		}
 	}
 	rewrite(t, filepath.Join(dir, rewritten))
-	copyTree(t, full, dir, func(rel string) bool { return rel != deletedLog && rel != deletedDigest })
+	editInPlace(t, filepath.Join(dir, inPlace))
+	copyTree(t, full, dir, func(rel string) bool { return rel != deletedLog && rel != deletedDigest && rel != inPlace })
 
 	for i, at := range []time.Time{secondRun, secondRun.AddDate(0, 0, 7)} {
 		out, stderr := stateRun(t, at, append(flags, dir)...)
@@ -305,6 +306,7 @@ func TestStateChangesBetweenRuns(t *testing.T) {
 			{deletedLog, "Log file deleted after it was analyzed: ", "log-file-missing", "deleted", "deleted since the previous run at " + firstRun.Format(time.RFC3339)},
 			{deletedDigest, "Digest deleted after it was analyzed: ", "digest-missing", "deleted", "deleted since the previous run at " + firstRun.Format(time.RFC3339)},
 			{rewritten, "Log file changed after it was analyzed: ", "log-file-modified", "changed", "changed since the previous run"},
+			{inPlace, "Log file changed after it was analyzed: ", "log-file-modified", "changed", "changed since the previous run"},
 		} {
 			f := findingTitled(s, c.title, c.key)
 			if f == nil {
@@ -315,7 +317,10 @@ func TestStateChangesBetweenRuns(t *testing.T) {
 			if f["kind"] != c.kind || f["severity"] != "high" || ev[c.evidence] != c.want {
 				t.Errorf("run %d: %s: kind %v, severity %v, %s %q; want %s, high, %q", i+2, c.key, f["kind"], f["severity"], c.evidence, ev[c.evidence], c.kind, c.want)
 			}
-			if c.kind == "log-file-modified" && (ev["previous_sha256"] == ev["current_sha256"] || ev["previous_size"] == ev["current_size"]) {
+			if c.key == inPlace && ev["previous_sha256"] == ev["current_sha256"] {
+				t.Errorf("run %d: the file edited in place shows no change: %v", i+2, ev)
+			}
+			if c.key == rewritten && (ev["previous_sha256"] == ev["current_sha256"] || ev["previous_size"] == ev["current_size"]) {
 				t.Errorf("run %d: the rewritten file's evidence shows no change: %v", i+2, ev)
 			}
 		}
@@ -351,6 +356,58 @@ func rewrite(t *testing.T, name string) {
 	zw.Write(data)
 	zw.Close()
 	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// editInPlace changes one character of a log file's records and writes
+// it back with the same size and modification time, as an attacker who
+// knows that incremental runs look at those would: the gzip header's
+// comment field takes up the difference in length.
+func editInPlace(t *testing.T, name string) {
+	t.Helper()
+	info, err := os.Stat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(data, []byte(`"sourceIPAddress":"`))
+	if i < 0 {
+		t.Fatalf("%s: no sourceIPAddress to edit", name)
+	}
+	i += len(`"sourceIPAddress":"`)
+	data[i] = '9' + '1' - data[i]%2 // another digit or letter, same length
+	gz := func(comment string) []byte {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		zw.Comment = comment
+		zw.Write(data)
+		zw.Close()
+		return buf.Bytes()
+	}
+	out := gz("")
+	if pad := int(info.Size()) - len(out) - 1; pad >= 0 {
+		out = gz(strings.Repeat("x", pad))
+	}
+	if int64(len(out)) != info.Size() {
+		t.Fatalf("%s: the edit cannot keep its size (%d bytes, was %d)", name, len(out), info.Size())
+	}
+	if err := os.WriteFile(name, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(name, info.ModTime(), info.ModTime()); err != nil {
 		t.Fatal(err)
 	}
 }
