@@ -320,6 +320,13 @@ func (w *EventsWriter) flushBatch(part Partition, size int64) error {
 			if err := w.flushGroup(f); err != nil {
 				return err
 			}
+			if len(rows) > 0 && w.files[part] != f {
+				// The file is full and closed; the object's rows go on
+				// in the partition's next part.
+				if f, err = w.file(part); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	for w.buffered > maxBufferedBytes/int64(w.opts.Share.Of) {

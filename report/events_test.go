@@ -603,3 +603,36 @@ func TestEventsOpenError(t *testing.T) {
 		t.Errorf("Close: got nil, want the write error")
 	}
 }
+
+// TestEventsObjectFillsFiles: one object with more rows than a file
+// holds (maxRowGroupsPerFile row groups) continues in the next part
+// rather than writing to the file it just closed.
+func TestEventsObjectFillsFiles(t *testing.T) {
+	m := newMemFiles()
+	const perGroup = 10
+	w := NewEventsWriter(m.open, EventsOptions{RowsPerRowGroup: perGroup})
+	n := perGroup*maxRowGroupsPerFile*2 + 7
+	recs := make([]ingest.Record, n)
+	for i := range recs {
+		recs[i] = record(t, fmt.Sprintf(`{"eventID": "id-%d", "eventTime": "2024-03-01T00:00:00Z"}`, i))
+	}
+	r := &ingest.Result{Object: ingest.Object{Key: logKey}, Location: ingest.ParseKey(logKey), Records: recs}
+	if err := w.Write(r, analyzer.VerdictValid); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for name, rows := range readEvents(t, m) {
+		if len(rows) > perGroup*maxRowGroupsPerFile {
+			t.Errorf("%s holds %d rows, more than a file's %d", name, len(rows), perGroup*maxRowGroupsPerFile)
+		}
+		for _, row := range rows {
+			seen[*row.EventID] = true
+		}
+	}
+	if len(seen) != n || len(m.files) != 3 {
+		t.Errorf("%d distinct rows in %d files, want %d in 3", len(seen), len(m.files), n)
+	}
+}
