@@ -3,7 +3,9 @@ package analyzer
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/trailcover/trailcover/ingest"
@@ -591,6 +593,59 @@ func dayOf(t time.Time) int32 {
 	return int32(max(min(d, 1<<31-1), -1<<31))
 }
 
+// maxUnreadableFindings bounds the unreadable-object findings of one
+// account and region; the rest are told in one finding, with counts by
+// error and the first keys, so that a bucket of 200,000 broken objects
+// gives a report a person can read, not one finding each.
+const maxUnreadableFindings = 25
+
+// unreadableFindings reports the unreadable objects: one finding each, up
+// to maxUnreadableFindings per account and region in key order, then one
+// for the rest of that account and region.
+func unreadableFindings(objs []unreadableObject) []Finding {
+	byScope := map[acctRegion][]*unreadableObject{}
+	for i := range objs {
+		u := &objs[i]
+		k := acctRegion{u.loc.Account, u.loc.Region}
+		byScope[k] = append(byScope[k], u)
+	}
+	var out []Finding
+	for _, k := range sortedAcctRegions(byScope) {
+		us := byScope[k]
+		slices.SortFunc(us, func(a, b *unreadableObject) int {
+			return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.versionID, b.versionID))
+		})
+		for _, u := range us[:min(len(us), maxUnreadableFindings)] {
+			out = append(out, u.finding())
+		}
+		rest := us[min(len(us), maxUnreadableFindings):]
+		if len(rest) == 0 {
+			continue
+		}
+		errs := counter{}
+		var keys []string
+		for _, u := range rest {
+			errs.add(strings.ReplaceAll(u.err, u.key, "<key>"))
+			if len(keys) < maxEvidenceKeys {
+				keys = append(keys, u.key)
+			}
+		}
+		out = append(out, Finding{
+			Kind:     KindUnreadableObject,
+			Severity: High,
+			Account:  k.account,
+			Region:   k.region,
+			Start:    rest[0].loc.Time,
+			End:      rest[len(rest)-1].loc.Time,
+			Title:    fmt.Sprintf("%d more objects cannot be read", len(rest)),
+			Detail: fmt.Sprintf("Besides the %d reported one by one, %d more CloudTrail objects of account %s in %s cannot be read or parsed; their errors are counted in the evidence, with the first keys.",
+				maxUnreadableFindings, len(rest), k.account, k.region),
+			Evidence: map[string]any{"count": len(rest), "errors": errs.top(topNames), "object_keys": keys},
+		})
+	}
+	return out
+}
+
 func (u *unreadableObject) finding() Finding {
 	f := Finding{
 		Kind:     KindUnreadableObject,
@@ -646,9 +701,7 @@ func (a *Analyzer) Finish(inv *ingest.Inventory) *Result {
 			RegionsMissing:    []string{},
 		})
 	}
-	for i := range a.unreadable {
-		res.Findings = append(res.Findings, a.unreadable[i].finding())
-	}
+	res.Findings = append(res.Findings, unreadableFindings(a.unreadable)...)
 	if a.ledger != nil {
 		a.ledger.sweep()
 		res.Findings = append(res.Findings, a.ledger.findings()...)

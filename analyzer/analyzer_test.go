@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -97,5 +98,40 @@ func TestFindingsOrder(t *testing.T) {
 	want := []string{"critical/a/1", "critical/a/2", "high/c/", "low/b/1"}
 	if !slices.Equal(got, want) {
 		t.Errorf("order = %v, want %v", got, want)
+	}
+}
+
+// TestUnreadableFindingsBounded: a region full of broken objects gives
+// maxUnreadableFindings findings one by one and one for the rest, which
+// counts them by error.
+func TestUnreadableFindingsBounded(t *testing.T) {
+	a := New(Config{})
+	const n = 60
+	for i := range n {
+		key := fmt.Sprintf("AWSLogs/111111111111/CloudTrail/us-east-1/2024/01/01/111111111111_CloudTrail_us-east-1_20240101T%02d%02dZ_E%015d.json.gz", i/60, i%60, i)
+		r := logResult(key)
+		r.Err = &ingest.DecodeError{Key: key, Err: errors.New("empty object")}
+		a.Observe(r)
+	}
+	res := a.Finish(nil)
+	if res.Objects.Unreadable != n {
+		t.Errorf("objects.unreadable = %d, want %d", res.Objects.Unreadable, n)
+	}
+	var single, rest []Finding
+	for _, f := range res.Findings {
+		if f.Kind == KindUnreadableObject {
+			if _, ok := f.Evidence["count"]; ok {
+				rest = append(rest, f)
+			} else {
+				single = append(single, f)
+			}
+		}
+	}
+	if len(single) != maxUnreadableFindings || len(rest) != 1 || rest[0].Evidence["count"] != n-maxUnreadableFindings {
+		t.Fatalf("%d single findings and %+v, want %d and one counting %d", len(single), rest, maxUnreadableFindings, n-maxUnreadableFindings)
+	}
+	errs := rest[0].Evidence["errors"].([]ValueCount)
+	if len(errs) != 1 || errs[0].Count != n-maxUnreadableFindings {
+		t.Errorf("errors %+v, want one error counted %d times", errs, n-maxUnreadableFindings)
 	}
 }
