@@ -125,7 +125,8 @@ func TestHTMLInBrowser(t *testing.T) {
 
 			// The serializer escapes &, < and > in text nodes: a payload
 			// shown as text appears so; one parsed as markup does not.
-			asText := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\u00a0", "&nbsp;")
+			// Bidirectional controls are shown as their code points.
+			asText := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\u00a0", "&nbsp;", "\u202e", "[U+202E]")
 			for _, s := range p.all() {
 				if !strings.Contains(dom, asText.Replace(s)) {
 					t.Errorf("payload not shown as text: %s", s)

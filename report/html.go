@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -36,11 +37,28 @@ func WriteHTML(w io.Writer, run Run, res *analyzer.Result) error {
 	if err != nil {
 		return fmt.Errorf("parse report template: %w", err)
 	}
-	if err := t.Execute(w, newHTMLView(run, res)); err != nil {
+	var page bytes.Buffer
+	if err := t.Execute(&page, newHTMLView(run, res)); err != nil {
+		return fmt.Errorf("write report.html: %w", err)
+	}
+	// html/template escapes markup, not the invisible controls that turn
+	// text around: a user agent or key name holding a right-to-left
+	// override would reverse what a cell shows. The template holds none,
+	// so every one is the archive's, shown as its code point.
+	if _, err := bidiControls.WriteString(w, page.String()); err != nil {
 		return fmt.Errorf("write report.html: %w", err)
 	}
 	return nil
 }
+
+// bidiControls shows Unicode's bidirectional controls as text.
+var bidiControls = func() *strings.Replacer {
+	var pairs []string
+	for _, r := range []rune{0x061C, 0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069} {
+		pairs = append(pairs, string(r), fmt.Sprintf("[U+%04X]", r))
+	}
+	return strings.NewReplacer(pairs...)
+}()
 
 // htmlView is everything the template shows, formatted.
 type htmlView struct {

@@ -144,6 +144,9 @@ func TestHTMLSafe(t *testing.T) {
 			t.Errorf("payload appears unescaped: %s", s)
 		}
 	}
+	if strings.ContainsRune(page, '\u202e') || !strings.Contains(page, "[U+202E]gpj.exe") {
+		t.Errorf("a right-to-left override reaches the page as a control, not as text")
+	}
 }
 
 // TestOutputsDeterministic writes every deterministic output twice from
