@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -193,7 +194,9 @@ func (s *S3Source) List(ctx context.Context, opts ListOptions, fn func(Object) e
 	if opts.Versions {
 		return s.listVersions(ctx, opts, fn)
 	}
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(opts.Prefix)}
+	// Keys come URL-encoded: XML cannot carry some characters a key may
+	// hold (control characters), and one such key would fail every page.
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(opts.Prefix), EncodingType: types.EncodingTypeUrl}
 	if opts.Delimiter != "" {
 		in.Delimiter = aws.String(opts.Delimiter)
 	}
@@ -203,14 +206,15 @@ func (s *S3Source) List(ctx context.Context, opts ListOptions, fn func(Object) e
 		if err != nil {
 			return fmt.Errorf("list s3://%s/%s: %w", s.bucket, opts.Prefix, s3Error(err))
 		}
+		keyOf := listedKey(page.EncodingType)
 		for _, p := range page.CommonPrefixes {
-			if err := fn(Object{Key: aws.ToString(p.Prefix), IsPrefix: true}); err != nil {
+			if err := fn(Object{Key: keyOf(p.Prefix), IsPrefix: true}); err != nil {
 				return err
 			}
 		}
 		for _, o := range page.Contents {
 			obj := Object{
-				Key:          aws.ToString(o.Key),
+				Key:          keyOf(o.Key),
 				Size:         aws.ToInt64(o.Size),
 				ETag:         strings.Trim(aws.ToString(o.ETag), `"`),
 				LastModified: aws.ToTime(o.LastModified).UTC(),
@@ -223,10 +227,26 @@ func (s *S3Source) List(ctx context.Context, opts ListOptions, fn func(Object) e
 	return nil
 }
 
+// listedKey decodes the keys of a listing page: URL-encoded when the
+// server says so (S3 encodes as asked; servers that ignore the request
+// send keys as they are, and decoding those would change them).
+func listedKey(enc types.EncodingType) func(*string) string {
+	if enc != types.EncodingTypeUrl {
+		return aws.ToString
+	}
+	return func(k *string) string {
+		key, err := url.QueryUnescape(aws.ToString(k))
+		if err != nil {
+			return aws.ToString(k)
+		}
+		return key
+	}
+}
+
 // listVersions lists with ListObjectVersions: every version and delete
 // marker, newest first within a key.
 func (s *S3Source) listVersions(ctx context.Context, opts ListOptions, fn func(Object) error) error {
-	in := &s3.ListObjectVersionsInput{Bucket: aws.String(s.bucket), Prefix: aws.String(opts.Prefix)}
+	in := &s3.ListObjectVersionsInput{Bucket: aws.String(s.bucket), Prefix: aws.String(opts.Prefix), EncodingType: types.EncodingTypeUrl}
 	if opts.Delimiter != "" {
 		in.Delimiter = aws.String(opts.Delimiter)
 	}
@@ -236,14 +256,15 @@ func (s *S3Source) listVersions(ctx context.Context, opts ListOptions, fn func(O
 		if err != nil {
 			return fmt.Errorf("list versions s3://%s/%s: %w", s.bucket, opts.Prefix, s3Error(err))
 		}
+		keyOf := listedKey(page.EncodingType)
 		for _, p := range page.CommonPrefixes {
-			if err := fn(Object{Key: aws.ToString(p.Prefix), IsPrefix: true}); err != nil {
+			if err := fn(Object{Key: keyOf(p.Prefix), IsPrefix: true}); err != nil {
 				return err
 			}
 		}
 		for _, v := range page.Versions {
 			obj := Object{
-				Key:          aws.ToString(v.Key),
+				Key:          keyOf(v.Key),
 				Size:         aws.ToInt64(v.Size),
 				ETag:         strings.Trim(aws.ToString(v.ETag), `"`),
 				LastModified: aws.ToTime(v.LastModified).UTC(),
@@ -256,7 +277,7 @@ func (s *S3Source) listVersions(ctx context.Context, opts ListOptions, fn func(O
 		}
 		for _, m := range page.DeleteMarkers {
 			obj := Object{
-				Key:          aws.ToString(m.Key),
+				Key:          keyOf(m.Key),
 				LastModified: aws.ToTime(m.LastModified).UTC(),
 				VersionID:    aws.ToString(m.VersionId),
 				IsLatest:     aws.ToBool(m.IsLatest),
