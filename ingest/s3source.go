@@ -6,13 +6,18 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -65,6 +70,9 @@ const maxIdleConns = 256
 // credential chain (environment, shared profile, SSO, IMDS).
 type S3Source struct {
 	client *s3.Client
+	// cfg is the AWS configuration the client was made from, for the
+	// CloudTrail requests of PublicKeys.
+	cfg    aws.Config
 	bucket string
 	prefix string
 	large  int64
@@ -168,8 +176,76 @@ func NewS3Source(ctx context.Context, url string, opts S3Options) (*S3Source, er
 	if _, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", bucket, s3Error(err))
 	}
-	return &S3Source{client: client, bucket: bucket, prefix: prefix, large: opts.LargeObject, custom: custom, idle: opts.ReadIdleTimeout}, nil
+	return &S3Source{client: client, cfg: cfg, bucket: bucket, prefix: prefix, large: opts.LargeObject, custom: custom, idle: opts.ReadIdleTimeout}, nil
 }
+
+// PublicKeys asks CloudTrail (ListPublicKeys, through every page) for the
+// public keys its digests were signed with between start and end, in each
+// region, with the source's credentials and the SDK's endpoint settings
+// (AWS_ENDPOINT_URL_CLOUDTRAIL, AWS_ENDPOINT_URL, the shared config
+// file's services section; --endpoint-url is S3's alone). It returns the
+// keys as aws cloudtrail list-public-keys prints them, one list for every
+// region, each key once, and why regions failed, by region.
+func (s *S3Source) PublicKeys(ctx context.Context, regions []string, start, end time.Time) ([]byte, map[string]error) {
+	type entry struct {
+		Value             []byte    `json:"Value"`
+		ValidityStartTime time.Time `json:"ValidityStartTime"`
+		ValidityEndTime   time.Time `json:"ValidityEndTime"`
+		Fingerprint       string    `json:"Fingerprint"`
+	}
+	// Keys are a help, not the job: a CloudTrail endpoint that does not
+	// answer must not hold the run up for long.
+	ctx, cancel := context.WithTimeout(ctx, keysTimeout)
+	defer cancel()
+	var mu sync.Mutex
+	byFingerprint := map[string]entry{}
+	failed := map[string]error{}
+	var wg sync.WaitGroup
+	for _, region := range regions {
+		wg.Go(func() {
+			cfg := s.cfg.Copy()
+			cfg.Region = region
+			client := cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) {
+				o.Retryer = retry.NewStandard(func(r *retry.StandardOptions) {
+					r.MaxAttempts, r.MaxBackoff = 3, 500*time.Millisecond
+				})
+			})
+			pages := cloudtrail.NewListPublicKeysPaginator(client, &cloudtrail.ListPublicKeysInput{StartTime: aws.Time(start), EndTime: aws.Time(end)})
+			for pages.HasMorePages() {
+				page, err := pages.NextPage(ctx)
+				if err != nil {
+					mu.Lock()
+					failed[region] = err
+					mu.Unlock()
+					return
+				}
+				mu.Lock()
+				for _, k := range page.PublicKeyList {
+					fp := aws.ToString(k.Fingerprint)
+					byFingerprint[fp] = entry{Value: k.Value, ValidityStartTime: aws.ToTime(k.ValidityStartTime).UTC(),
+						ValidityEndTime: aws.ToTime(k.ValidityEndTime).UTC(), Fingerprint: fp}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	list := make([]entry, 0, len(byFingerprint))
+	for _, fp := range slices.Sorted(maps.Keys(byFingerprint)) {
+		list = append(list, byFingerprint[fp])
+	}
+	if len(list) == 0 {
+		return nil, failed
+	}
+	data, _ := json.MarshalIndent(map[string]any{"PublicKeyList": list}, "", "  ")
+	return append(data, '\n'), failed
+}
+
+// keysTimeout bounds PublicKeys.
+const keysTimeout = 30 * time.Second
+
+// Region is the region the source's requests go to: the bucket's.
+func (s *S3Source) Region() string { return s.cfg.Region }
 
 func (s *S3Source) String() string {
 	if s.prefix == "" {

@@ -27,6 +27,9 @@ type Run struct {
 	// PublicKeyFingerprints are the CloudTrail public keys digests were
 	// verified with.
 	PublicKeyFingerprints []string
+	// PublicKeySources say where the keys came from: files given, the
+	// archive's own, CloudTrail.
+	PublicKeySources []string
 	// Accounts, AllowRegions and ExpectRegions are the run's account
 	// filter, region allowlist and expected regions (empty: none given).
 	Accounts      []string
@@ -109,6 +112,7 @@ type SummaryRun struct {
 	CommandLine           []string `json:"command_line"`
 	InputsHash            string   `json:"inputs_hash"`
 	PublicKeyFingerprints []string `json:"public_key_fingerprints"`
+	PublicKeySources      []string `json:"public_key_sources"`
 	Accounts              []string `json:"accounts"`
 	AllowRegions          []string `json:"allow_regions"`
 	ExpectRegions         []string `json:"expect_regions"`
@@ -249,6 +253,7 @@ func NewSummary(run Run, res *analyzer.Result) Summary {
 			CommandLine:           nonNil(run.CommandLine),
 			InputsHash:            run.InputsHash,
 			PublicKeyFingerprints: nonNil(run.PublicKeyFingerprints),
+			PublicKeySources:      nonNil(run.PublicKeySources),
 			Accounts:              nonNil(run.Accounts),
 			AllowRegions:          nonNil(run.AllowRegions),
 			ExpectRegions:         nonNil(run.ExpectRegions),

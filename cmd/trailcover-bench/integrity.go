@@ -374,7 +374,7 @@ func (b *bench) runAnalyzeS3(ctx context.Context, a *archive, c chain, srv *vers
 		r.err = err
 		return r
 	}
-	args := append([]string{"analyze", "--endpoint-url", endpoint, "--public-keys", a.publicKeys(), "--out", out}, extra...)
+	args := append([]string{"analyze", "--endpoint-url", endpoint, "--public-keys", a.publicKeys(), "--no-fetch-keys", "--out", out}, extra...)
 	if b.cfg.workers > 0 {
 		args = append(args, "--workers", fmt.Sprint(b.cfg.workers))
 	}

@@ -132,6 +132,8 @@ type scanConfig struct {
 	// otherwise the source's kind picks the default (withDefaultWorkers).
 	workersChosen bool
 	logFormat     string
+	// noFetchKeys forbids asking CloudTrail for its public keys.
+	noFetchKeys bool
 }
 
 // Default numbers of objects fetched at once from S3: fetching waits on
@@ -173,6 +175,7 @@ func addScanFlags(fs *flag.FlagSet) *scanFlags {
 	fs.StringVar(&sf.cfg.endpointURL, "endpoint-url", "", "an S3-compatible endpoint `URL` (path-style)")
 	fs.IntVar(&sf.cfg.workers, "workers", 4*runtime.GOMAXPROCS(0), fmt.Sprintf("objects fetched at once (default for s3:// sources: %d, or %d with --integrity-only and for acquire)", s3Workers, s3LightWorkers))
 	fs.StringVar(&sf.cfg.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.BoolVar(&sf.cfg.noFetchKeys, "no-fetch-keys", false, "never call CloudTrail's ListPublicKeys: keys come from --public-keys and the archive's own "+ingest.StateDir+"/public-keys.json")
 	return sf
 }
 
@@ -297,7 +300,8 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 	if mk, ok := src.(ingest.MetadataKeeper); ok {
 		acfg.SignaturesKept = mk.KeepsMetadata()
 	}
-	if acfg.PublicKeys, err = loadPublicKeys(cfg.publicKeys); err != nil {
+	keySources, fetchedKeys := []string(nil), []byte(nil)
+	if acfg.PublicKeys, keySources, fetchedKeys, err = publicKeys(ctx, log, cfg.publicKeys, cfg.source, src, cfg.window, cfg.noFetchKeys, now()); err != nil {
 		return err
 	}
 	var a *analyzer.Analyzer
@@ -411,8 +415,12 @@ func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, no
 	if acfg.PublicKeys != nil {
 		run.PublicKeyFingerprints = acfg.PublicKeys.Fingerprints()
 	}
+	run.PublicKeySources = keySources
 	done = true
 	if err := out.finish(run, res); err != nil {
+		return err
+	}
+	if err := writeFetchedKeys(filepath.Join(cfg.out, "public-keys.json"), fetchedKeys); err != nil {
 		return err
 	}
 	if cfg.state != "" {

@@ -571,7 +571,12 @@ func useServer(t *testing.T, srv *s3test.Server) {
 	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	// No CloudTrail endpoint: asking for public keys fails at once.
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", noCloudTrail)
 }
+
+// noCloudTrail is a CloudTrail endpoint that refuses connections.
+const noCloudTrail = "http://127.0.0.1:1"
 
 // putObjects uploads objects, limit at once (1: in order), and returns
 // the keys the server refused, with why.

@@ -76,7 +76,8 @@ func killArchive(t *testing.T) string {
 // s3Env is the environment that points a subprocess's S3 client at srv.
 func s3Env(srv *s3test.Server) []string {
 	return []string{"AWS_ACCESS_KEY_ID=" + srv.AccessKey, "AWS_SECRET_ACCESS_KEY=" + srv.SecretKey, "AWS_REGION=" + srv.Region,
-		"AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull, "AWS_EC2_METADATA_DISABLED=true"}
+		"AWS_CONFIG_FILE=" + os.DevNull, "AWS_SHARED_CREDENTIALS_FILE=" + os.DevNull, "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_ENDPOINT_URL_CLOUDTRAIL=" + noCloudTrail}
 }
 
 // killable is a trailcover process that a test may kill.
@@ -592,7 +593,7 @@ func TestKillStateRuns(t *testing.T) {
 	const stateName = "state/trailcover.state"
 	analyze := func(t *testing.T, dir string, at time.Time) *killable {
 		return startTrailcover(t, dir, env, at, "analyze", "--out", "out", "--state", stateName, "--workers", "2",
-			"--public-keys", keys, "--allow-regions", "us-east-1,eu-west-1", "--endpoint-url", proxy.Endpoint, "s3://"+bucket)
+			"--public-keys", keys, "--no-fetch-keys", "--allow-regions", "us-east-1,eu-west-1", "--endpoint-url", proxy.Endpoint, "s3://"+bucket)
 	}
 	newRunDir := func(t *testing.T, from string) string {
 		dir := filepath.Join(t.TempDir(), "run")

@@ -121,7 +121,7 @@ func TestSecretsNeverInOutputs(t *testing.T) {
 	env := append(environWithoutAWS(), "TRAILCOVER_TEST_RUN_MAIN=1",
 		"AWS_ACCESS_KEY_ID="+srv.AccessKey, "AWS_SECRET_ACCESS_KEY="+secretMarker, "AWS_SESSION_TOKEN="+tokenMarker,
 		"AWS_REGION="+srv.Region, "AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull,
-		"AWS_EC2_METADATA_DISABLED=true")
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL_CLOUDTRAIL="+noCloudTrail)
 	bucket := "s3://" + simulate.DefaultBucket
 	work := t.TempDir()
 	var printed bytes.Buffer

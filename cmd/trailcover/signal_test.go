@@ -50,7 +50,7 @@ func TestInterrupt(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "analyze", "--out", out, "--workers", "2", "--endpoint-url", proxy.Endpoint, "s3://"+simulate.DefaultBucket)
 			cmd.Env = append(os.Environ(), "TRAILCOVER_TEST_RUN_MAIN=1",
 				"AWS_ACCESS_KEY_ID="+srv.AccessKey, "AWS_SECRET_ACCESS_KEY="+srv.SecretKey, "AWS_REGION="+srv.Region,
-				"AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true")
+				"AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL_CLOUDTRAIL="+noCloudTrail)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
