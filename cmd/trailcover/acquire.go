@@ -96,6 +96,17 @@ flags:`)
 	log.Info("acquired", "listed", stats.Listed, "copied", stats.Copied, "skipped_verified", stats.Skipped,
 		"failed", stats.Failed, "delete_markers", stats.DeleteMarkers, "bytes", stats.Bytes, "elapsed", now().Sub(began).Round(time.Millisecond))
 	fmt.Fprintf(stdout, "%s  %s/%s\n", stats.ManifestSHA256, strings.TrimSuffix(dir, "/"), ingest.ManifestFile)
+	if !cfg.noFetchKeys {
+		// The copy brings the keys its digests were signed with, so
+		// that analyze verifies it offline with no flag.
+		_, _, fetched, err := publicKeys(ctx, log, nil, source, src, cfg.window, false, now())
+		if err != nil {
+			return err
+		}
+		if err := writeFetchedKeys(filepath.Join(dir, ingest.StateDir, "public-keys.json"), fetched); err != nil {
+			return fmt.Errorf("acquire: %w", err)
+		}
+	}
 	if stats.Listed == 0 && stats.DeleteMarkers == 0 {
 		return fmt.Errorf("no CloudTrail object found in %s: it is empty (in the window, for these accounts); check the bucket and the trail's S3 key prefix", source)
 	}

@@ -136,6 +136,25 @@ func TestFetchPublicKeys(t *testing.T) {
 		t.Errorf("fetched keys not written: %v", err)
 	}
 
+	// A forensic copy brings the keys along and verifies offline.
+	evidence := filepath.Join(t.TempDir(), "evidence")
+	var stderr strings.Builder
+	if err := run(t.Context(), []string{"acquire", "s3://" + simulate.DefaultBucket, evidence, "--endpoint-url", srv.Endpoint}, &strings.Builder{}, &stderr, func() time.Time { return now }); err != nil {
+		t.Fatalf("acquire: %v\n%s", err, stderr.String())
+	}
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", noCloudTrail)
+	offline := analyzeGenuine(t, evidence, "--no-fetch-keys")
+	valid, unverifiable, invalid = 0, 0, 0
+	for _, c := range offline.summary.Integrity.Chains {
+		valid += c.DigestsValid
+		unverifiable += c.DigestsUnverifiable
+		invalid += c.DigestsInvalid
+	}
+	if valid == 0 || unverifiable != 0 || invalid != 0 {
+		t.Errorf("acquired copy, offline: %d valid, %d unverifiable, %d invalid digests; want all valid\n%s", valid, unverifiable, invalid, offline.stderr)
+	}
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDTRAIL", endpoint.URL)
+
 	before := ct.requests.Load()
 	res, _ = analyze("--no-fetch-keys")
 	unverifiable, valid = 0, 0
