@@ -114,6 +114,9 @@ type Progress struct {
 	Done    atomic.Int64 // objects read (or skipped as not CloudTrail's)
 	Bytes   atomic.Int64 // bytes read as stored
 	Records atomic.Int64
+	// Listing is the number of scans still listing: until it is 0,
+	// Listed is what has been listed so far, not the total.
+	Listing atomic.Int64
 }
 
 // Result is what the scan learned about one listed object.
@@ -304,8 +307,10 @@ func Walk[T any](ctx context.Context, src Source, opts ScanOptions, process func
 	l := &lister{src: src, opts: opts, jobs: jobs}
 
 	var g errgroup.Group
+	opts.Progress.Listing.Add(1)
 	g.Go(func() error {
 		defer close(jobs)
+		defer opts.Progress.Listing.Add(-1)
 		return l.run(ctx)
 	})
 	var workers sync.WaitGroup

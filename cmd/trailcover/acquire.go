@@ -15,11 +15,11 @@ import (
 )
 
 // runAcquire implements `trailcover acquire [flags] s3://BUCKET[/PREFIX] DIR`.
-func runAcquire(ctx context.Context, args []string, stdout, stderr io.Writer, now func() time.Time) error {
+func runAcquire(ctx context.Context, args []string, stdout, stderr io.Writer, now func() time.Time) (err error) {
 	fs := flag.NewFlagSet("acquire", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `usage: trailcover acquire [flags] s3://BUCKET[/PREFIX] DIR
+		fmt.Fprintln(fs.Output(), `usage: trailcover acquire [flags] s3://BUCKET[/PREFIX] DIR
 
 Copies a CloudTrail archive into DIR for offline analysis, keeping what a plain
 "aws s3 sync" loses: object metadata (the digest signatures), versions and delete
@@ -33,7 +33,7 @@ flags:`)
 	}
 	sf := addScanFlags(fs)
 	versions := fs.Bool("versions", false, "also copy noncurrent versions and record delete markers (deleted log files often survive as noncurrent versions)")
-	positional, err := withConfig(fs, args, "source", "dir")
+	positional, err := withConfig(fs, stdout, args, "source", "dir")
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -52,6 +52,7 @@ flags:`)
 	if err != nil {
 		return err
 	}
+	defer func() { err = logFormatted(err, cfg.logFormat) }()
 	log := newLogger(stderr, cfg.logFormat)
 	src, err := ingest.NewS3Source(ctx, source, ingest.S3Options{EndpointURL: cfg.endpointURL})
 	if err != nil {

@@ -54,11 +54,11 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-func parseAnalyzeFlags(args []string, stderr io.Writer, now time.Time) (*analyzeConfig, error) {
+func parseAnalyzeFlags(args []string, stdout, stderr io.Writer, now time.Time) (*analyzeConfig, error) {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: trailcover analyze [flags] SOURCE\n\nSOURCE is s3://BUCKET[/PREFIX] or a directory holding a copy of the bucket.\n\nflags:")
+		fmt.Fprintln(fs.Output(), "usage: trailcover analyze [flags] SOURCE\n\nSOURCE is s3://BUCKET[/PREFIX] or a directory holding a copy of the bucket.\nFlags may come before or after SOURCE; -- ends them.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	cfg := &analyzeConfig{}
@@ -75,7 +75,7 @@ func parseAnalyzeFlags(args []string, stderr io.Writer, now time.Time) (*analyze
 	fs.BoolVar(&cfg.versions, "versions", false, "also read the bucket's version history (S3 with versioning, or a copy made by acquire --versions): deleted and overwritten log files that survive as noncurrent versions are reported, their records analysed")
 	fs.BoolVar(&cfg.integrityOnly, "integrity-only", false, "verify digests and hash log files without reading their records: only log file integrity and delivery coverage are judged (JSON is not parsed), events/ is empty; several times faster")
 	fs.StringVar(&cfg.state, "state", "", "incremental runs: `FILE` holding the analysis so far (created by the first run); read only objects not analyzed before, report on everything since the first run")
-	positional, err := withConfig(fs, args, "source")
+	positional, err := withConfig(fs, stdout, args, "source")
 	if err != nil {
 		return nil, err
 	}
@@ -266,13 +266,19 @@ func parseDuration(s string) (time.Duration, error) {
 
 // runAnalyze implements `trailcover analyze`.
 func runAnalyze(ctx context.Context, args []string, stdout, stderr io.Writer, now func() time.Time) error {
-	cfg, err := parseAnalyzeFlags(args, stderr, now())
+	cfg, err := parseAnalyzeFlags(args, stdout, stderr, now())
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	return logFormatted(analyze(ctx, cfg, args, stdout, stderr, now), cfg.logFormat)
+}
+
+// analyze runs an analysis as cfg says.
+func analyze(ctx context.Context, cfg *analyzeConfig, args []string, stdout, stderr io.Writer, now func() time.Time) error {
+	var err error
 	log := newLogger(stderr, cfg.logFormat)
 
 	src, prefix, err := openSource(ctx, cfg.source, cfg.endpointURL)
@@ -520,10 +526,25 @@ func readSmallFile(name string, limit int64) ([]byte, error) {
 }
 
 func newLogger(w io.Writer, format string) *slog.Logger {
+	if isTerminal(w) {
+		// A log line first clears the progress line it would be glued
+		// to; the progress line is drawn again at its next tick.
+		w = lineClearer{w}
+	}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, nil))
 	}
 	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// lineClearer clears the terminal's current line before each write.
+type lineClearer struct{ w io.Writer }
+
+func (c lineClearer) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(c.w, "\r\033[K"); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 // writeFileAtomic writes a file under a temporary name in the same

@@ -107,7 +107,7 @@ func TestUnknownRegion(t *testing.T) {
 }
 
 func TestAnalyzeFailOn(t *testing.T) {
-	cfg, err := parseAnalyzeFlags([]string{"--fail-on", "critical", "--accounts", "111111111111,222222222222", "--accounts", "333333333333", "x"}, io.Discard, fixedNow)
+	cfg, err := parseAnalyzeFlags([]string{"--fail-on", "critical", "--accounts", "111111111111,222222222222", "--accounts", "333333333333", "x"}, io.Discard, io.Discard, fixedNow)
 	if err != nil {
 		t.Fatal(err)
 	}

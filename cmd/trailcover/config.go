@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -205,10 +206,25 @@ func configStrings(v any) ([]string, error) {
 // arguments, as users type them (trailcover analyze s3://bucket --last 7d);
 // "--" ends the flags, and everything after it is positional. It returns
 // the positional arguments in order.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+//
+// -h and --help print the usage to help (stdout) and return
+// flag.ErrHelp; a bad flag prints the error and the usage to the flag
+// set's output (stderr).
+func parseInterspersed(fs *flag.FlagSet, help io.Writer, args []string) ([]string, error) {
+	usage := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = usage }()
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) && help != nil {
+				out := fs.Output()
+				fs.SetOutput(help)
+				usage()
+				fs.SetOutput(out)
+			} else {
+				usage()
+			}
 			return nil, err
 		}
 		rest := fs.Args()
@@ -244,9 +260,9 @@ func isBoolFlag(f *flag.Flag) bool {
 	return ok && b.IsBoolFlag()
 }
 
-func withConfig(fs *flag.FlagSet, args []string, positional ...string) ([]string, error) {
+func withConfig(fs *flag.FlagSet, help io.Writer, args []string, positional ...string) ([]string, error) {
 	configPath := fs.String("config", "", "a TOML `FILE` holding any of these flags by name (and "+strings.Join(positional, ", ")+"); the command line wins")
-	args, err := parseInterspersed(fs, args)
+	args, err := parseInterspersed(fs, help, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err

@@ -83,7 +83,7 @@ func FuzzJobConfig(f *testing.F) {
 		if err := os.WriteFile(p, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := parseAnalyzeFlags([]string{"--config", p}, io.Discard, fixedNow)
+		cfg, err := parseAnalyzeFlags([]string{"--config", p}, io.Discard, io.Discard, fixedNow)
 		if err != nil {
 			if !errors.Is(err, errUsage) && !strings.HasPrefix(err.Error(), "config") {
 				t.Fatalf("error %q is neither a usage error nor about the config", err)
@@ -153,7 +153,7 @@ func TestConfigFromDevice(t *testing.T) {
 	if _, err := os.Stat("/dev/zero"); err != nil {
 		t.Skip("no /dev/zero")
 	}
-	_, err := parseAnalyzeFlags([]string{"--config", "/dev/zero", "dir"}, io.Discard, fixedNow)
+	_, err := parseAnalyzeFlags([]string{"--config", "/dev/zero", "dir"}, io.Discard, io.Discard, fixedNow)
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("err = %v, want the size limit", err)
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -36,7 +38,7 @@ fail-on = "critical"
 workers = 3
 log-format = "json"
 `)
-	cfg, err := parseAnalyzeFlags([]string{"--config", p, "--fail-on", "medium"}, io.Discard, fixedNow)
+	cfg, err := parseAnalyzeFlags([]string{"--config", p, "--fail-on", "medium"}, io.Discard, io.Discard, fixedNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ log-format = "json"
 		t.Errorf("window start = %v, want %v", cfg.window.Start, want)
 	}
 	// A SOURCE on the command line wins over the file's.
-	cfg, err = parseAnalyzeFlags([]string{"--config", p, "other-dir"}, io.Discard, fixedNow)
+	cfg, err = parseAnalyzeFlags([]string{"--config", p, "other-dir"}, io.Discard, io.Discard, fixedNow)
 	if err != nil || cfg.source != "other-dir" {
 		t.Errorf("source = %q, %v; want other-dir", cfg.source, err)
 	}
@@ -70,13 +72,13 @@ func TestConfigFileErrors(t *testing.T) {
 		{"recursive", `config = "x"`, "unknown setting"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseAnalyzeFlags([]string{"--config", writeConfig(t, tt.body), "dir"}, io.Discard, fixedNow)
+			_, err := parseAnalyzeFlags([]string{"--config", writeConfig(t, tt.body), "dir"}, io.Discard, io.Discard, fixedNow)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want one containing %q", err, tt.want)
 			}
 		})
 	}
-	_, err := parseAnalyzeFlags([]string{"--config", filepath.Join(t.TempDir(), "missing.toml"), "dir"}, io.Discard, fixedNow)
+	_, err := parseAnalyzeFlags([]string{"--config", filepath.Join(t.TempDir(), "missing.toml"), "dir"}, io.Discard, io.Discard, fixedNow)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing config: err = %v", err)
 	}
@@ -102,7 +104,7 @@ func TestDefaultWorkers(t *testing.T) {
 		{[]string{"--integrity-only", "dir"}, dir, perCPU},
 		{[]string{"--integrity-only", "--workers", "7", "s3://b"}, s3, 7},
 	} {
-		cfg, err := parseAnalyzeFlags(tc.args, io.Discard, fixedNow)
+		cfg, err := parseAnalyzeFlags(tc.args, io.Discard, io.Discard, fixedNow)
 		if err != nil {
 			t.Fatalf("%v: %v", tc.args, err)
 		}
@@ -134,7 +136,7 @@ func TestFlagsAnywhere(t *testing.T) {
 		out := fs.String("out", "", "")
 		fs.String("last", "", "")
 		versions := fs.Bool("versions", false, "")
-		got, err := parseInterspersed(fs, tt.args)
+		got, err := parseInterspersed(fs, io.Discard, tt.args)
 		if err != nil {
 			t.Errorf("%q: %v", tt.args, err)
 			continue
@@ -145,7 +147,51 @@ func TestFlagsAnywhere(t *testing.T) {
 	}
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	if _, err := parseInterspersed(fs, []string{"s3://bucket", "--no-such-flag"}); err == nil {
+	if _, err := parseInterspersed(fs, io.Discard, []string{"s3://bucket", "--no-such-flag"}); err == nil {
 		t.Error("an unknown flag after the source was accepted")
+	}
+}
+
+// TestHelp: -h and --help print the usage to stdout and succeed, for
+// every command; a bad flag prints it to stderr.
+func TestHelp(t *testing.T) {
+	for _, cmd := range []string{"analyze", "acquire", "simulate"} {
+		for _, h := range []string{"-h", "--help"} {
+			var stdout, stderr bytes.Buffer
+			err := run(t.Context(), []string{cmd, h}, &stdout, &stderr, func() time.Time { return fixedNow })
+			if err != nil || !strings.Contains(stdout.String(), "usage: trailcover "+cmd) || stderr.Len() != 0 {
+				t.Errorf("%s %s: %v; stdout %d bytes, stderr %q", cmd, h, err, stdout.Len(), stderr.String())
+			}
+		}
+		var stdout, stderr bytes.Buffer
+		err := run(t.Context(), []string{cmd, "--no-such-flag"}, &stdout, &stderr, func() time.Time { return fixedNow })
+		if !errors.Is(err, errUsage) || stdout.Len() != 0 || !strings.Contains(stderr.String(), "usage: trailcover "+cmd) {
+			t.Errorf("%s --no-such-flag: %v; stdout %q", cmd, err, stdout.String())
+		}
+	}
+}
+
+// TestJSONLogs: with --log-format json every line on stderr is a JSON
+// object, the last one (the exit status) included, for a run with
+// findings and for one that fails.
+func TestJSONLogs(t *testing.T) {
+	demo := filepath.Join("..", "..", "testdata", "demo")
+	for _, args := range [][]string{
+		{"analyze", demo, "--log-format", "json", "--out", t.TempDir()},
+		{"analyze", t.TempDir(), "--log-format", "json", "--out", t.TempDir()},
+	} {
+		var stderr bytes.Buffer
+		err := run(t.Context(), args, io.Discard, &stderr, func() time.Time { return fixedNow })
+		exitCode(err, false, &stderr)
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		for _, line := range lines {
+			var v map[string]any
+			if json.Unmarshal([]byte(line), &v) != nil {
+				t.Errorf("%q: a stderr line is not JSON: %s", args, line)
+			}
+		}
+		if last := lines[len(lines)-1]; !strings.Contains(last, `"exit":`) {
+			t.Errorf("%q: the last line does not give the exit status: %s", args, last)
+		}
 	}
 }

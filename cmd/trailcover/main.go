@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -83,22 +84,52 @@ func main() {
 // exitCode prints err and maps it to the contract's exit codes.
 func exitCode(err error, interrupted bool, stderr io.Writer) int {
 	var fe *findingsError
+	code := exitError
 	switch {
 	case err == nil:
 		return exitOK
 	case interrupted:
-		fmt.Fprintln(stderr, "trailcover: interrupted")
-		return exitInterrupted
+		code, err = exitInterrupted, errors.Join(errInterrupted, err)
 	case errors.As(err, &fe):
-		fmt.Fprintln(stderr, "trailcover:", err)
-		return exitFindings
+		code = exitFindings
 	case errors.Is(err, errUsage):
-		fmt.Fprintln(stderr, "trailcover:", err)
-		return exitUsage
-	default:
-		fmt.Fprintln(stderr, "trailcover:", err)
-		return exitError
+		code = exitUsage
 	}
+	var je *jsonLogged
+	if errors.As(err, &je) {
+		// With --log-format json, every line on stderr is JSON.
+		log := slog.New(slog.NewJSONHandler(stderr, nil))
+		if code == exitFindings {
+			// Findings are the run's result, not a failure of it.
+			log.Warn(je.err.Error(), "exit", code)
+		} else {
+			log.Error(je.err.Error(), "exit", code)
+		}
+		return code
+	}
+	if code == exitInterrupted {
+		fmt.Fprintln(stderr, "trailcover: interrupted")
+		return code
+	}
+	fmt.Fprintln(stderr, "trailcover:", err)
+	return code
+}
+
+var errInterrupted = errors.New("interrupted")
+
+// jsonLogged marks the error of a run that logs JSON lines, so that its
+// last line is one too.
+type jsonLogged struct{ err error }
+
+func (e *jsonLogged) Error() string { return e.err.Error() }
+func (e *jsonLogged) Unwrap() error { return e.err }
+
+// logFormatted wraps err for exitCode when the run logs JSON.
+func logFormatted(err error, format string) error {
+	if err == nil || format != "json" {
+		return err
+	}
+	return &jsonLogged{err}
 }
 
 // run is trailcover without the process: arguments in, error out.

@@ -67,19 +67,28 @@ func (r *progressReporter) show() {
 	bytes, records := r.p.Bytes.Load(), r.p.Records.Load()
 	elapsed := r.now().Sub(r.start)
 	rate := float64(done) / max(elapsed.Seconds(), 1e-3)
+	// Until the listing is done, the total is not known: no ETA.
+	listing := r.p.Listing.Load() > 0
 	eta := "?"
-	if rate > 0 && listed > done {
+	switch {
+	case listing:
+		eta = "when listed"
+	case rate > 0 && listed > done:
 		eta = (time.Duration(float64(listed-done)/rate) * time.Second).Round(time.Second).String()
-	} else if listed == done {
+	case listed == done:
 		eta = "0s"
 	}
+	of := fmt.Sprint(listed)
+	if listing {
+		of = fmt.Sprintf("%d listed so far (listing…)", listed)
+	}
 	if r.terminal {
-		fmt.Fprintf(r.w, "\r\033[K%d/%d objects, %s, %d records, %.0f objects/s, %.1f MB/s, ETA %s",
-			done, listed, humanBytes(bytes), records, rate, float64(bytes)/1e6/max(elapsed.Seconds(), 1e-3), eta)
+		fmt.Fprintf(r.w, "\r\033[K%d/%s objects, %s, %d records, %.0f objects/s, %.1f MB/s, ETA %s",
+			done, of, humanBytes(bytes), records, rate, float64(bytes)/1e6/max(elapsed.Seconds(), 1e-3), eta)
 		return
 	}
-	r.log.Info("progress", "objects_done", done, "objects_listed", listed, "bytes", bytes, "records", records,
-		"objects_per_second", int64(rate), "elapsed", elapsed.Round(time.Second))
+	r.log.Info("progress", "objects_done", done, "objects_listed", listed, "listing", listing, "bytes", bytes, "records", records,
+		"objects_per_second", int64(rate), "eta", eta, "elapsed", elapsed.Round(time.Second))
 }
 
 // Stop ends the display and waits for its goroutine; later calls do

@@ -44,7 +44,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	})
 	scenarioFile := fs.String("scenario-file", "", "JSON list of scenarios, e.g. [{\"name\":\"delivery-gap\",\"region\":\"eu-west-1\",\"hours\":5}]")
 	fs.Usage = func() { simulateUsage(fs) }
-	positional, err := parseInterspersed(fs, args)
+	positional, err := parseInterspersed(fs, stdout, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
