@@ -116,6 +116,9 @@ type coverage struct {
 	homes map[acctRegion]map[string]bool
 	long  map[acctRegion][]longDigest
 	nLong int
+	// relaid marks the accounts whose files were found by name outside
+	// CloudTrail's folders: the copy may hold only some of them.
+	relaid map[string]bool
 }
 
 func newCoverage(cfg Config, regions *RegionModel, logging *logging) *coverage {
@@ -128,6 +131,7 @@ func newCoverage(cfg Config, regions *RegionModel, logging *logging) *coverage {
 		digests: map[acctRegion]bool{},
 		homes:   map[acctRegion]map[string]bool{},
 		long:    map[acctRegion][]longDigest{},
+		relaid:  map[string]bool{},
 	}
 }
 
@@ -191,6 +195,9 @@ func (c *coverage) object(r *ingest.Result, _ *Verdict) {
 	}
 	if c.seen[loc.Account] == nil {
 		c.seen[loc.Account] = map[string]bool{}
+	}
+	if strings.HasPrefix(loc.Layout, ingest.LayoutRelaid) {
+		c.relaid[loc.Account] = true
 	}
 	c.seen[loc.Account][loc.Region] = true
 	switch loc.Kind {
@@ -780,6 +787,10 @@ func (c *coverage) notLogged(a *Account, percent float64, from, to time.Time) []
 			sev = Medium
 			cause = "region not enabled (opt-in)"
 			detail = "It is an opt-in region: a multi-region trail logs it only once the account enables it."
+		case c.relaid[a.Account]:
+			sev = Medium
+			cause = "not in this copy"
+			detail = "The account's files were found by name outside the folders CloudTrail writes (an export or re-laid copy), which may hold only some of the regions delivered: whether the trail logged this region cannot be told from the copy."
 		case singleRegion:
 			cause = "single-region trail"
 			detail = fmt.Sprintf("The account delivers only from %s (trail home regions: %s): its trail is probably single-region, and it records nothing done in %s.",
