@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -76,18 +73,7 @@ func digestsOf(t *testing.T, dir, region string) []string {
 // readDigest decodes a digest file of the archive as plain JSON.
 func readDigest(t *testing.T, dir, key string) map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(key)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := gunzipFile(t, filepath.Join(dir, filepath.FromSlash(key)))
 	var d map[string]any
 	if err := json.Unmarshal(raw, &d); err != nil {
 		t.Fatal(err)

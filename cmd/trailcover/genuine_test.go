@@ -435,18 +435,7 @@ func TestGenuineNothingToRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	gunzipped := t.TempDir()
-	data, err := os.ReadFile(sample)
-	if err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plain, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plain := gunzipFile(t, sample)
 	name := filepath.Join(gunzipped, strings.TrimSuffix(rel, ".gz"))
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		t.Fatal(err)
@@ -514,6 +503,25 @@ func TestDemoVerdicts(t *testing.T) {
 	if got := controlStatus(s, "global-service-events"); got != "fail" {
 		t.Errorf("global-service-events control: %s, want fail", got)
 	}
+}
+
+// gunzipFile returns the decompressed content of a gzip file.
+func gunzipFile(t *testing.T, name string) []byte {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return data
 }
 
 func sortedSet(m map[string]bool) []string {
