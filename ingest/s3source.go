@@ -5,6 +5,7 @@ package ingest
 //lint:file-ignore SA1019 feature/s3/manager (the Downloader for large objects) is deprecated in favour of feature/s3/transfermanager, which is not 1.0 yet; the owner chose manager.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -103,17 +104,7 @@ func NewS3Source(ctx context.Context, url string, opts S3Options) (*S3Source, er
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 5 * time.Second
 	}
-	loadOpts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = opts.MaxAttempts
-				o.MaxBackoff = opts.MaxBackoff
-				// The default token bucket gives up on retries after a burst
-				// of failures; an unattended batch job would rather wait.
-				o.RateLimiter = ratelimit.None
-			})
-		}),
-	}
+	var loadOpts []func(*config.LoadOptions) error
 	if opts.Region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
 	}
@@ -141,6 +132,17 @@ func NewS3Source(ctx context.Context, url string, opts S3Options) (*S3Source, er
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: load AWS configuration: %w", url, err)
+	}
+	// AWS_MAX_ATTEMPTS, or max_attempts in the shared config file, wins.
+	attempts := cmp.Or(cfg.RetryMaxAttempts, opts.MaxAttempts)
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = attempts
+			o.MaxBackoff = opts.MaxBackoff
+			// The default token bucket gives up on retries after a burst
+			// of failures; an unattended batch job would rather wait.
+			o.RateLimiter = ratelimit.None
+		})
 	}
 	custom := opts.EndpointURL != ""
 	if cfg.Region == "" {

@@ -314,6 +314,8 @@ func TestReadFailures(t *testing.T) {
 
 	t.Run("the server dies mid-run", func(t *testing.T) {
 		proxy := s3test.StartFaultProxy(t, srv.Endpoint, s3test.Faults{DownAfter: 60})
+		// The SDK's standard setting bounds the attempts per request.
+		t.Setenv("AWS_MAX_ATTEMPTS", "2")
 		out := filepath.Join(t.TempDir(), "out")
 		res := analyzeGenuineTo(t, out, "s3://"+bucket, "--endpoint-url", proxy.Endpoint)
 		// Whether the listing or the objects fail first, the run fails,
@@ -324,6 +326,9 @@ func TestReadFailures(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(out, summaryFile)); err == nil {
 			t.Error("the failed run wrote summary.json")
+		}
+		if !strings.Contains(res.stderr, "maximum number of attempts, 2") {
+			t.Errorf("AWS_MAX_ATTEMPTS=2 not honoured:\n%s", res.stderr)
 		}
 	})
 }
