@@ -478,6 +478,11 @@ func (r *idleReader) Close() error {
 // s3Error turns S3's not-found answers into ErrNotExist and keeps the
 // service's error code and message readable.
 func s3Error(err error) error {
+	if msg := err.Error(); strings.Contains(msg, "failed to retrieve credentials") || strings.Contains(msg, "failed to refresh cached credentials") {
+		return fmt.Errorf("no AWS credentials: the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE), "+
+			"the shared files (~/.aws/credentials, ~/.aws/config: profiles, SSO after aws sso login) and the instance or task role "+
+			"gave none; give one of them: %w", err)
+	}
 	var nsk *types.NoSuchKey
 	var nsb *types.NoSuchBucket
 	var nf *types.NotFound

@@ -115,6 +115,8 @@ func Controls(run Run, res *analyzer.Result) []Control {
 					unverifiable += c.DigestsUnverifiable
 				}
 				switch {
+				case found == 0 && emptyWindow(res):
+					return StatusUnknown, "The window holds no log file and no digest: the archive's objects lie outside it, so nothing in it can be judged."
 				case found == 0 && res.Objects.DigestFiles == 0 && len(res.Chains) == 0:
 					return StatusUnknown, "No digest file was found: log file integrity validation appears to be off."
 				case unverifiable > 0:
@@ -217,4 +219,18 @@ func countsNote(c Control, findings []analyzer.Finding) string {
 		parts = append(parts, fmt.Sprintf("%d %s (%s)", c.Counts[i], k, worst))
 	}
 	return strings.Join(parts, ", ") + "."
+}
+
+// emptyWindow reports an archive whose CloudTrail folders were found but
+// none of whose accounts delivered a log file or digest in the window.
+func emptyWindow(res *analyzer.Result) bool {
+	if len(res.Scopes) == 0 {
+		return false
+	}
+	for _, a := range res.Accounts {
+		if len(a.RegionsDelivering) > 0 {
+			return false
+		}
+	}
+	return true
 }

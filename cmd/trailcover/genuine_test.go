@@ -503,6 +503,15 @@ func TestDemoVerdicts(t *testing.T) {
 	if got := controlStatus(s, "global-service-events"); got != "fail" {
 		t.Errorf("global-service-events control: %s, want fail", got)
 	}
+
+	// A window after the archive: the integrity control says the window
+	// is empty, not that validation is off.
+	late := analyzeGenuine(t, demo, "--start", "2030-01-01")
+	for _, c := range late.summary.Controls {
+		if c.Control == "log-file-integrity" && (c.Status != "unknown" || !strings.Contains(c.Note, "window holds no log file")) {
+			t.Errorf("log-file-integrity over an empty window: %s, %q", c.Status, c.Note)
+		}
+	}
 }
 
 // gunzipFile returns the decompressed content of a gzip file.
