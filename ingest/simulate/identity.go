@@ -171,8 +171,11 @@ func newWorld(seed uint64, account, region string, accounts []string) *world {
 	for _, u := range people[:2] {
 		add(clsConsole, &principal{
 			typ: "IAMUser", session: true,
-			head:    `{"type":"IAMUser","principalId":"` + iamID(ar, "AIDA") + `","arn":"arn:aws:iam::` + acct + `:user/` + u + `","accountId":"` + acct + `","accessKeyId":"`,
-			mid:     `","userName":"` + u + `","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"`,
+			head: `{"type":"IAMUser","principalId":"` + iamID(ar, "AIDA") + `","arn":"arn:aws:iam::` + acct + `:user/` + u + `","accountId":"` + acct + `","accessKeyId":"`,
+			// Console sessions of IAM users carry invokedBy
+			// signin.amazonaws.com, as genuine records do: the calls are
+			// still the user's.
+			mid:     `","userName":"` + u + `","invokedBy":"signin.amazonaws.com","sessionContext":{"sessionIssuer":{},"webIdFederationData":{},"attributes":{"creationDate":"`,
 			tail:    `","mfaAuthenticated":"true"}}}`,
 			ip:      publicIP(ar),
 			agent:   pick(ar, browserUA),
