@@ -73,7 +73,7 @@ func digestsOf(t *testing.T, dir, region string) []string {
 // readDigest decodes a digest file of the archive as plain JSON.
 func readDigest(t *testing.T, dir, key string) map[string]any {
 	t.Helper()
-	raw := gunzipFile(t, filepath.Join(dir, filepath.FromSlash(key)))
+	raw := readGzip(t, filepath.Join(dir, filepath.FromSlash(key)))
 	var d map[string]any
 	if err := json.Unmarshal(raw, &d); err != nil {
 		t.Fatal(err)

@@ -435,7 +435,7 @@ func TestGenuineNothingToRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	gunzipped := t.TempDir()
-	plain := gunzipFile(t, sample)
+	plain := readGzip(t, sample)
 	name := filepath.Join(gunzipped, strings.TrimSuffix(rel, ".gz"))
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		t.Fatal(err)
@@ -512,25 +512,6 @@ func TestDemoVerdicts(t *testing.T) {
 			t.Errorf("log-file-integrity over an empty window: %s, %q", c.Status, c.Note)
 		}
 	}
-}
-
-// gunzipFile returns the decompressed content of a gzip file.
-func gunzipFile(t *testing.T, name string) []byte {
-	t.Helper()
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return data
 }
 
 func sortedSet(m map[string]bool) []string {

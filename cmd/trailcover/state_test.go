@@ -337,7 +337,7 @@ func TestStateChangesBetweenRuns(t *testing.T) {
 // more appended, as an attacker adding an event would.
 func rewrite(t *testing.T, name string) {
 	t.Helper()
-	data := gunzipFile(t, name)
+	data := readGzip(t, name)
 	data = bytes.Replace(data, []byte(`{"Records":[`), []byte(`{"Records":[{"eventVersion":"1.08","eventID":"00000000-0000-4000-8000-000000000001","eventTime":"2025-01-06T01:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1"},`), 1)
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -358,7 +358,7 @@ func editInPlace(t *testing.T, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := gunzipFile(t, name)
+	data := readGzip(t, name)
 	i := bytes.Index(data, []byte(`"sourceIPAddress":"`))
 	if i < 0 {
 		t.Fatalf("%s: no sourceIPAddress to edit", name)
