@@ -138,6 +138,16 @@ func (s *DirSource) String() string { return s.name }
 // Bucket is the bucket named in StateDir/source.json, or "".
 func (s *DirSource) Bucket() string { return s.bucket }
 
+// StoredPublicKeys implements KeyKeeper: StateDir/public-keys.json, as
+// simulate and acquire write it; fs.ErrNotExist when the copy has none.
+func (s *DirSource) StoredPublicKeys() ([]byte, error) {
+	return readLimited(s.fsys, StateDir+"/public-keys.json", maxPublicKeysFile)
+}
+
+// maxPublicKeysFile bounds what is read of a copy's public keys: a year
+// of keys of every region is a few hundred kilobytes.
+const maxPublicKeysFile = 16 << 20
+
 // KeepsMetadata implements MetadataKeeper: a copy acquire made keeps each
 // object's metadata in sidecars (and names its bucket); a plain copy
 // keeps none.

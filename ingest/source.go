@@ -78,6 +78,13 @@ type Bucketed interface {
 	Bucket() string
 }
 
+// KeyKeeper is implemented by sources that may carry the CloudTrail
+// public keys their digests were signed with (a copy made by acquire or
+// simulate), in the form aws cloudtrail list-public-keys prints.
+type KeyKeeper interface {
+	StoredPublicKeys() ([]byte, error)
+}
+
 // MetadataKeeper is implemented by sources that can tell whether they
 // keep S3 user metadata, where CloudTrail stores every digest's
 // signature: S3 itself, and a copy acquire made. A plain copy (aws s3

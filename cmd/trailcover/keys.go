@@ -58,9 +58,9 @@ func publicKeys(ctx context.Context, log *slog.Logger, files []string, source st
 			keys.Merge(set)
 		}
 	}
-	if _, ok := src.(*ingest.DirSource); ok {
+	if kk, ok := src.(ingest.KeyKeeper); ok {
 		own := filepath.Join(source, ingest.StateDir, "public-keys.json")
-		data, err := readSmallFile(own, 16<<20)
+		data, err := kk.StoredPublicKeys()
 		switch {
 		case err == nil:
 			set, err := analyzer.ParsePublicKeys(data)
