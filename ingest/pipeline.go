@@ -583,6 +583,9 @@ type lister struct {
 	// counts the region units discovery found.
 	relaid []Object
 	units  int
+	// awsLogs: discovery found an AWSLogs/ folder (accounts filtered out,
+	// or none with CloudTrail folders); then nothing is searched deeper.
+	sawAWSLogs bool
 }
 
 // maxPrefixDepth bounds how many folder levels below ScanOptions.Prefix
@@ -740,7 +743,7 @@ func (l *lister) discover(ctx context.Context, units chan<- *unit) error {
 	} else {
 		err = l.above(ctx, l.opts.Prefix, 0, units)
 	}
-	if err == nil && l.units == 0 {
+	if err == nil && l.units == 0 && !l.sawAWSLogs {
 		err = l.deeper(ctx)
 	}
 	if err != nil {
@@ -770,6 +773,7 @@ func (l *lister) above(ctx context.Context, prefix string, depth int, units chan
 }
 
 func (l *lister) awsLogs(ctx context.Context, prefix string, units chan<- *unit) error {
+	l.sawAWSLogs = true
 	dirs, err := l.folders(ctx, prefix, true, nil, KindOther)
 	if err != nil {
 		return err
