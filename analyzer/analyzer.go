@@ -200,6 +200,9 @@ type Analyzer struct {
 	// ledger is what Snapshot keeps of every object; nil without
 	// Config.KeepState.
 	ledger *ledger
+	// overflow names the object last observed with ingest.Result.Overflow,
+	// whose records ObserveRecords takes; "" when none.
+	overflow string
 	// layouts and mismatches feed ObjectCounts.Layouts and
 	// AccountMismatches.
 	layouts    map[string]*LayoutCount
@@ -290,6 +293,7 @@ func (a *Analyzer) Observe(r *ingest.Result) Verdict {
 	}
 	v := VerdictUnverified
 	a.observe(r)
+	a.overflow = overflowKey(r)
 	for _, c := range a.checks {
 		c.object(r, &v)
 	}
@@ -306,6 +310,36 @@ func (a *Analyzer) Observe(r *ingest.Result) Verdict {
 		a.ledger.add(r)
 	}
 	return v
+}
+
+// ObserveRecords takes in a batch of the records of the object Observe
+// last saw with Overflow set (too many to hold at once; the caller reads
+// them again with ingest.StreamRecords): they are counted and analysed
+// as if they had been in its Result. Batches of any other object are
+// ignored: Observe did not take that object in.
+func (a *Analyzer) ObserveRecords(r *ingest.Result, recs []ingest.Record) {
+	if a.overflow == "" || a.overflow != overflowKey(r) {
+		return
+	}
+	for i := range recs {
+		rec := &recs[i]
+		if r.Object.Current() {
+			a.checkAccount(rec, r)
+		}
+		if a.record(rec) {
+			for _, c := range a.checks {
+				c.event(rec, r)
+			}
+		}
+	}
+}
+
+// overflowKey names an object whose records come apart from its Result.
+func overflowKey(r *ingest.Result) string {
+	if !r.Overflow {
+		return ""
+	}
+	return r.Object.Key + "\x00" + r.Object.VersionID
 }
 
 // noteLayout counts a CloudTrail object kept other than CloudTrail keeps it.
@@ -401,6 +435,7 @@ func (a *Analyzer) observeHistory(r *ingest.Result) Verdict {
 		})
 	}
 	a.history.add(r, v)
+	a.overflow = overflowKey(r)
 	for i := range r.Records {
 		rec := &r.Records[i]
 		if a.record(rec) {

@@ -35,7 +35,17 @@ type DecodeOptions struct {
 	// reading its records (none are yielded): what integrity checking
 	// needs, at the cost of gunzip and SHA-256 alone.
 	HashOnly bool
+	// MaxHeldRecords bounds the records a scan holds of one object
+	// (default DefaultMaxHeldRecords): past it, Result.Records stops
+	// growing, Result.Overflow is set, and the caller reads the records
+	// again in batches with StreamRecords. Memory for one object then
+	// follows this bound, not the file's record count.
+	MaxHeldRecords int
 }
+
+// DefaultMaxHeldRecords is DecodeOptions.MaxHeldRecords' default: more
+// than a busy account's five-minute file holds, some 16 MB of records.
+const DefaultMaxHeldRecords = 8192
 
 func (o DecodeOptions) withDefaults() DecodeOptions {
 	if o.MaxDecompressed <= 0 {
@@ -43,6 +53,9 @@ func (o DecodeOptions) withDefaults() DecodeOptions {
 	}
 	if o.MaxRecord <= 0 {
 		o.MaxRecord = DefaultMaxRecord
+	}
+	if o.MaxHeldRecords <= 0 {
+		o.MaxHeldRecords = DefaultMaxHeldRecords
 	}
 	return o
 }

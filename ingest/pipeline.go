@@ -137,6 +137,10 @@ type Result struct {
 	// (the request refused or failed, the transfer cut short), not a
 	// judgement on bytes read: nothing is known of its content.
 	ReadFailed bool
+	// Overflow tells that the object held more records than
+	// DecodeOptions.MaxHeldRecords: Records holds none of them (Body is
+	// complete), and StreamRecords reads them in batches.
+	Overflow bool
 	// Skipped tells that ScanOptions.Skip skipped the object: it was
 	// listed, not opened, and only Object and Location are set.
 	Skipped bool
@@ -524,8 +528,18 @@ func fetchOnce(ctx context.Context, src Source, opts ScanOptions, obj Object) (r
 	case KindDigest:
 		r.Digest, r.Body, err = DecodeDigest(raw)
 	default:
+		held := opts.Decode.withDefaults().MaxHeldRecords
 		r.Body, err = DecodeLog(raw, opts.Decode, func(rec *Record) error {
-			r.Records = append(r.Records, *rec)
+			switch {
+			case r.Overflow:
+			case len(r.Records) < held:
+				r.Records = append(r.Records, *rec)
+			default:
+				// Too many to hold: let them go, finish the hash, and
+				// leave the records to StreamRecords.
+				clear(r.Records)
+				r.Records, r.Overflow = nil, true
+			}
 			return nil
 		})
 	}
@@ -553,6 +567,35 @@ func fetchOnce(ctx context.Context, src Source, opts ScanOptions, obj Object) (r
 		return r, true
 	}
 	return r, false
+}
+
+// StreamRecords reads the records of a log file whose scan Result had
+// Overflow set, calling fn with at most batch records at a time, in file
+// order; each slice is fn's to keep. It returns the Body of
+// this read, which the caller compares with the scan's: an object that
+// changed between the two reads is an error.
+func StreamRecords(ctx context.Context, src Source, obj Object, opts DecodeOptions, batch int, fn func([]Record) error) (Body, error) {
+	body, _, err := openObject(ctx, src, obj)
+	if err != nil {
+		return Body{}, err
+	}
+	defer body.Close()
+	recs := make([]Record, 0, batch)
+	b, err := DecodeLog(body, opts, func(rec *Record) error {
+		recs = append(recs, *rec)
+		if len(recs) < batch {
+			return nil
+		}
+		err := fn(recs)
+		recs = make([]Record, 0, batch)
+		return err
+	})
+	if len(recs) > 0 {
+		if ferr := fn(recs); err == nil {
+			err = ferr
+		}
+	}
+	return b, err
 }
 
 // openObject opens obj: the current object, or the version it is.

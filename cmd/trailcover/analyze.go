@@ -136,6 +136,10 @@ type scanConfig struct {
 	noFetchKeys bool
 }
 
+// overflowBatch is how many records of an object with more than a scan
+// holds are read again at a time.
+const overflowBatch = 4096
+
 // Default numbers of objects fetched at once from S3: fetching waits on
 // the network, not the CPU (BenchmarkScanS3Workers, 20 ms a request: 41
 // objects/s with 1 worker, 626 with 32). A worker that decodes holds an
@@ -389,7 +393,24 @@ func analyze(ctx context.Context, cfg *analyzeConfig, args []string, stdout, std
 			}
 			inputs.add(r)
 			v := a.Observe(r)
-			return out.events.Write(r, v)
+			if err := out.events.Write(r, v); err != nil || !r.Overflow {
+				return err
+			}
+			// Too many records to hold at once: read them again, a
+			// batch at a time.
+			body, err := ingest.StreamRecords(ctx, src, r.Object, opts.Decode, overflowBatch, func(batch []ingest.Record) error {
+				part := *r
+				part.Records, part.Overflow = batch, false
+				a.ObserveRecords(r, batch)
+				return out.events.Write(&part, v)
+			})
+			if err == nil && body.SHA256 != r.Body.SHA256 {
+				err = errors.New("its content changed between two reads")
+			}
+			if err != nil {
+				return fmt.Errorf("read the records of %s again: %w", r.Object.Key, err)
+			}
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("scan %s: %w", src, err)
