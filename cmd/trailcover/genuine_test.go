@@ -504,6 +504,43 @@ func TestDemoVerdicts(t *testing.T) {
 		t.Errorf("global-service-events control: %s, want fail", got)
 	}
 
+	// The Quick start as the README gives it: every signature verifies
+	// with the keys the archive carries, and every planted problem is
+	// reported where the truth planted it.
+	quick := analyzeGenuine(t, demo, "--allow-regions", "us-east-1,eu-west-1,eu-central-1")
+	for _, c := range quick.summary.Integrity.Chains {
+		if c.DigestsInvalid+c.DigestsUnverifiable > 0 {
+			t.Errorf("quick start: chain %s %s has %d invalid and %d unverifiable digests", c.Account, c.Region, c.DigestsInvalid, c.DigestsUnverifiable)
+		}
+	}
+	var scenarios struct {
+		Scenarios []struct{ Name, Account, Region string }
+	}
+	if err := json.Unmarshal(data, &scenarios); err != nil {
+		t.Fatal(err)
+	}
+	kindOf := map[string]string{
+		"crypto-mining": "activity-outside-allowlist", "snapshot-exfil": "activity-outside-allowlist",
+		"denied-attempts": "activity-outside-allowlist", "region-not-logged": "global-events-missing",
+		"logging-stopped": "logging-changed", "log-deleted": "log-file-missing", "digest-deleted": "digest-missing",
+	}
+	for _, sc := range scenarios.Scenarios {
+		kind, ok := kindOf[sc.Name]
+		if !ok {
+			t.Errorf("planted scenario %s has no expected finding here", sc.Name)
+			continue
+		}
+		found := false
+		for _, f := range findingsOfKind(quick.summary, kind) {
+			if f.Account == sc.Account && (sc.Region == "" || f.Region == sc.Region || kind == "global-events-missing") && severityAtLeast(f.Severity, "high") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("quick start: planted %s (%s %s) not reported as %s at or above high", sc.Name, sc.Account, sc.Region, kind)
+		}
+	}
+
 	// A window after the archive: the integrity control says the window
 	// is empty, not that validation is off.
 	late := analyzeGenuine(t, demo, "--start", "2030-01-01")
