@@ -1201,10 +1201,7 @@ func (in *integrity) judgeLog(r *ingest.Result) Verdict {
 			return in.unverified(r, rejected.digest.chain, in.judged(rejected.digest.loc.Time))
 		}
 		if len(s.chains) == 0 {
-			if in.cfg.Window.Contains(loc.Time) {
-				in.withoutDigests++
-			}
-			return in.unverified(r, nil, false)
+			return in.withoutChain(r)
 		}
 		return in.unverified(r, s.chainForLogs(), in.cfg.Window.Contains(loc.Time))
 	}
@@ -1382,18 +1379,27 @@ func (in *integrity) unverified(r *ingest.Result, c *chainState, counted bool) V
 	return VerdictUnverified
 }
 
+// withoutChain judges a file of a region that has no digest chain, counted
+// in LogsWithoutDigests when it is a log file of the window.
+func (in *integrity) withoutChain(r *ingest.Result) Verdict {
+	if r.Location.Kind == ingest.KindLog && in.cfg.Window.Contains(r.Location.Time) {
+		in.withoutDigests++
+	}
+	return in.unverified(r, nil, false)
+}
+
 // unlisted judges a file no usable digest lists.
 func (in *integrity) unlisted(r *ingest.Result, s *scopeState) Verdict {
 	loc := r.Location
-	if len(s.chains) == 0 || (loc.Kind != ingest.KindLog && !s.listsKind[loc.Kind]) {
-		// A region without digests has nothing to check against. Insights
-		// files are outside digest coverage; whether digests cover network
-		// activity and aggregated files is read from the digests: only
-		// where they list files of that kind is one they leave out
-		// unlisted.
-		if in.cfg.Window.Contains(loc.Time) {
-			in.withoutDigests++
-		}
+	if len(s.chains) == 0 {
+		// A region without digests has nothing to check against.
+		return in.withoutChain(r)
+	}
+	if loc.Kind != ingest.KindLog && !s.listsKind[loc.Kind] {
+		// Insights files are outside digest coverage; whether digests
+		// cover network activity and aggregated files is read from the
+		// digests: only where they list files of that kind is one they
+		// leave out unlisted.
 		return in.unverified(r, nil, false)
 	}
 	c := s.chainForLogs()

@@ -730,14 +730,14 @@ func (l *lister) emitRelaid(ctx context.Context) error {
 	objs := l.relaid
 	l.relaid = nil
 	l.mu.Unlock()
-	rank := func(o Object) int {
-		if ParseKey(o.Key).Kind == KindDigest {
-			return 0
-		}
-		return 1
+	// Digests first: their keys name the folder CloudTrail-Digest (or
+	// the digest form of the file name), which ParseKey tells once each.
+	digest := make(map[string]bool, len(objs))
+	for _, o := range objs {
+		digest[o.Key] = ParseKey(o.Key).Kind == KindDigest
 	}
 	slices.SortFunc(objs, func(a, b Object) int {
-		return cmp.Or(cmp.Compare(rank(a), rank(b)), strings.Compare(a.Key, b.Key))
+		return cmp.Or(-cmpBool(digest[a.Key], digest[b.Key]), strings.Compare(a.Key, b.Key))
 	})
 	for _, o := range objs {
 		if err := l.emit(ctx, o, nil, KindOther); err != nil {
@@ -1041,4 +1041,15 @@ func (l *lister) days(ctx context.Context, region string, u *unitTrack, kind Kin
 		}
 	}
 	return out, nil
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,7 +135,7 @@ func TestReadmeExamples(t *testing.T) {
 			if strings.Contains(strings.Join(args, " "), "s3://") && !strings.Contains(line, "--config") {
 				args = append(args, "--endpoint-url", srv.Endpoint)
 			}
-			if args[0] == "analyze" && !slicesContain(args, "--out") && !strings.Contains(line, "--config") {
+			if args[0] == "analyze" && !slices.Contains(args, "--out") && !strings.Contains(line, "--config") {
 				args = append(args, "--out", filepath.Join(t.TempDir(), "out"))
 			}
 			var stderr bytes.Buffer
@@ -187,15 +188,6 @@ func TestReadmeExamples(t *testing.T) {
 			}
 		})
 	}
-}
-
-func slicesContain(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // duckDB finds node and @duckdb/node-api (installed by .ci/run into
