@@ -1206,12 +1206,18 @@ func (in *integrity) judgeLog(r *ingest.Result) Verdict {
 		return in.unverified(r, s.chainForLogs(), in.cfg.Window.Contains(loc.Time))
 	}
 	if best == nil && rejected != nil {
-		// Only a digest that failed its checks lists the file: nothing
-		// trustworthy to judge it by.
+		// Only a digest that failed its checks lists the file. Where
+		// verified digests cover every moment it could have been
+		// delivered in and do not list it, CloudTrail did not deliver it,
+		// whatever the rejected digest says (a forged digest launders
+		// nothing); elsewhere nothing trustworthy can judge it.
+		if in.verifiedAround(r, s) {
+			return in.unlisted(r, s, rejected)
+		}
 		return in.unverified(r, rejected.digest.chain, in.judged(rejected.digest.loc.Time))
 	}
 	if best == nil {
-		return in.unlisted(r, s)
+		return in.unlisted(r, s, nil)
 	}
 	d := best.digest
 	actual := ""
@@ -1388,8 +1394,19 @@ func (in *integrity) withoutChain(r *ingest.Result) Verdict {
 	return in.unverified(r, nil, false)
 }
 
-// unlisted judges a file no usable digest lists.
-func (in *integrity) unlisted(r *ingest.Result, s *scopeState) Verdict {
+// verifiedAround reports whether verified digests of r's region cover
+// every moment the log file could have been delivered in, so that their
+// not listing it is a verdict.
+func (in *integrity) verifiedAround(r *ingest.Result, s *scopeState) bool {
+	loc := r.Location
+	return len(s.chains) > 0 && loc.Kind == ingest.KindLog && !strings.HasPrefix(loc.Layout, ingest.LayoutRelaid) &&
+		!loc.Time.After(s.latestDigest.Add(-pendingMargin)) && s.usable &&
+		in.cfg.Window.Contains(loc.Time) && s.covers(loc.Time, loc.Time.Add(deliveryLag))
+}
+
+// unlisted judges a file no usable digest lists; rejected, when not nil,
+// is a digest that failed its checks and lists it.
+func (in *integrity) unlisted(r *ingest.Result, s *scopeState, rejected *listing) Verdict {
 	loc := r.Location
 	if len(s.chains) == 0 {
 		// A region without digests has nothing to check against.
@@ -1444,13 +1461,21 @@ func (in *integrity) unlisted(r *ingest.Result, s *scopeState) Verdict {
 		ev["trailing_bytes"] = r.Body.Trailing
 		where += fmt.Sprintf("; and %d bytes follow its gzip member, which CloudTrail never writes", r.Body.Trailing)
 	}
+	title := "Log file not listed in any digest: " + r.Object.Key
+	detail := "No digest of " + loc.Account + " " + loc.Region + " lists this file, named for " + stamp(loc.Time) + ", " + where + "."
+	if rejected != nil {
+		ev["listed_by_rejected_digest"] = rejected.digest.key
+		title = "Log file not listed in any valid digest: " + r.Object.Key
+		detail = "Only " + rejected.digest.key + ", a digest that failed its checks, lists this file, named for " + stamp(loc.Time) +
+			"; no valid digest of " + loc.Account + " " + loc.Region + " does, " + where + "."
+	}
 	in.logFindings = append(in.logFindings, in.logFinding(c, Finding{
 		Kind:     KindLogFileUnlisted,
 		Severity: sev,
 		Start:    loc.Time,
 		End:      loc.Time,
-		Title:    "Log file not listed in any digest: " + r.Object.Key,
-		Detail:   "No digest of " + loc.Account + " " + loc.Region + " lists this file, named for " + stamp(loc.Time) + ", " + where + ".",
+		Title:    title,
+		Detail:   detail,
 		Evidence: ev,
 	}))
 	return VerdictUnlisted

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -342,4 +343,90 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestSimulatedTampering: the same attacks planted by the simulator
+// (signature-removed on the newest digest over a deleted log file,
+// digest-forged, tail-cut), judged against its ground truth: every
+// digest the truth says lost its signature or was forged, every file the
+// forged digest launders and every chain whose tail was cut is reported
+// at or above high, and the run is not green, with the window the user
+// gave and with the one the archive's data suggests.
+func TestSimulatedTampering(t *testing.T) {
+	day := simulate.DefaultStart()
+	end := day.Add(24 * time.Hour)
+	accounts := []string{"111111111111", "222222222222", "333333333333"}
+	cfg := simulate.Config{
+		Seed: 22, Accounts: accounts,
+		Regions: []string{"us-east-1", "eu-west-1"}, EnabledRegions: []string{"us-east-1", "eu-west-1"},
+		Days: 1, EventsPerHour: 20,
+		Scenarios: []simulate.Scenario{
+			{Name: simulate.ScenarioLogDeleted, Account: accounts[0], Region: "us-east-1", At: end.Add(-15 * time.Minute)},
+			{Name: simulate.ScenarioSignatureRemoved, Account: accounts[0], Region: "us-east-1", At: end.Add(-time.Second)},
+			{Name: simulate.ScenarioDigestForged, Account: accounts[1], Region: "eu-west-1"},
+			{Name: simulate.ScenarioTailCut, Account: accounts[2], Hours: 3},
+		},
+	}
+	dir := filepath.Join(t.TempDir(), "archive")
+	truth, err := simulate.Generate(t.Context(), cfg, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unsigned, forged, laundered []string
+	cut := map[string]string{}
+	for _, c := range truth.Chains {
+		unsigned = append(unsigned, c.UnsignedDigests...)
+		forged = append(forged, c.ForgedDigests...)
+		if c.Cut != "" {
+			cut[c.Account+" "+c.Region] = c.Cut
+		}
+	}
+	for _, s := range truth.Scenarios {
+		if !s.Applied {
+			t.Fatalf("scenario %s not applied", s.Name)
+		}
+		if s.Name == simulate.ScenarioDigestForged {
+			for _, k := range s.Objects {
+				if ingest.ParseKey(k).Kind == ingest.KindLog {
+					laundered = append(laundered, k)
+				}
+			}
+		}
+	}
+	if len(unsigned) != 1 || len(forged) != 1 || len(laundered) != 1 || len(cut) != 2 {
+		t.Fatalf("truth: unsigned %v, forged %v, laundered %v, cut %v", unsigned, forged, laundered, cut)
+	}
+	// The unsigned digest is the newest of its chain, and lists the
+	// deleted file.
+	if last := truth.Chain(accounts[0], "us-east-1").LastDigest; unsigned[0] != last {
+		t.Fatalf("the unsigned digest %s is not the chain's newest %s", unsigned[0], last)
+	}
+
+	for _, window := range [][]string{{"--end", end.Format(time.RFC3339)}, nil} {
+		t.Run(fmt.Sprint("window ", window), func(t *testing.T) {
+			res := adversaryRun(t, dir, append([]string{dir}, window...)...)
+			wantCaught(t, res, "digest-invalid", unsigned[0])
+			wantCaught(t, res, "digest-invalid", forged[0])
+			wantCaught(t, res, "log-file-unlisted", laundered[0])
+			stops := map[string]bool{}
+			for _, f := range findingsOfKind(res.summary, "digest-missing") {
+				if severityAtLeast(f.Severity, "high") && strings.Contains(f.Title, "stops") {
+					stops[f.Account+" "+f.Region] = true
+				}
+			}
+			for chain := range cut {
+				if !stops[chain] {
+					t.Errorf("%s: the chain cut at %s is not reported as stopping", chain, cut[chain])
+				}
+			}
+			for chain := range stops {
+				if cut[chain] == "" {
+					t.Errorf("%s: reported as stopping; the truth cut no tail there", chain)
+				}
+			}
+			if got := controlStatus(res.summary, "multi-region-coverage"); got == "pass" {
+				t.Errorf("coverage %s with the tail of %s cut", got, accounts[2])
+			}
+		})
+	}
 }

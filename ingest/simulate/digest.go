@@ -114,8 +114,11 @@ type window struct {
 // every file delivered. A delivery gap removes the windows ending in it;
 // the next window then starts where the last delivered one ended (a gap
 // at the end of the archive still ends with a digest after it).
-func (g *generator) windows(c *chainPlan) []window {
-	p := g.plan
+func (g *generator) windows(c *chainPlan) []window { return g.plan.windows(c) }
+
+// windows lays out the chain's digests (see generator.windows). A chain
+// with a cut tail ends with the last window that ends by the cut.
+func (p *plan) windows(c *chainPlan) []window {
 	type segment struct{ from, to int64 }
 	var segs []segment
 	from := p.start
@@ -139,6 +142,9 @@ func (g *generator) windows(c *chainPlan) []window {
 		start := end - 3600
 		first := true
 		for {
+			if c.cut != 0 && end > c.cut {
+				break
+			}
 			kept := !c.inGap(end)
 			if kept {
 				out = append(out, window{start: start, end: end, first: first})
@@ -155,12 +161,13 @@ func (g *generator) windows(c *chainPlan) []window {
 
 // chainResult is what a chain's digests came to.
 type chainResult struct {
-	written, empty, deleted, bad int
-	starts, deletedKeys, badKeys []string
-	firstKey, lastKey            string
-	listed, listedInDeleted      int
-	unassigned                   int
-	outcomes                     []outcome
+	written, empty, deleted, bad, unsigned     int
+	starts, deletedKeys, badKeys, unsignedKeys []string
+	forgedKeys                                 []string
+	firstKey, lastKey                          string
+	listed, listedInDeleted                    int
+	unassigned                                 int
+	outcomes                                   []outcome
 	// onDiskListed marks the log files that a digest on disk lists;
 	// deletedListed those a deleted digest lists.
 	onDiskListed, deletedListed map[string]bool
@@ -292,7 +299,13 @@ func (g *generator) digestChain(ctx context.Context, fw *fileWriter, c *chainPla
 			res.badKeys = append(res.badKeys, key)
 			res.outcomes = append(res.outcomes, outcome{scenario: act.scenario, kind: outcomeBadSignature, key: key})
 		}
-		if err := fw.writeSidecar(key, z, mtime, ingest.Metadata{"signature": metaSig, "signature-algorithm": signatureAlgorithm}); err != nil {
+		if act.unsigned {
+			// Rewritten without its metadata: the bytes are CloudTrail's,
+			// the signature S3 kept beside them is gone.
+			res.unsigned++
+			res.unsignedKeys = append(res.unsignedKeys, key)
+			res.outcomes = append(res.outcomes, outcome{scenario: act.scenario, kind: outcomeUnsigned, key: key})
+		} else if err := fw.writeSidecar(key, z, mtime, ingest.Metadata{"signature": metaSig, "signature-algorithm": signatureAlgorithm}); err != nil {
 			return nil, err
 		}
 		res.written++
@@ -301,13 +314,70 @@ func (g *generator) digestChain(ctx context.Context, fw *fileWriter, c *chainPla
 		}
 	}
 	res.unassigned += len(listed) - next
+	if err := g.forgeDigests(fw, c, entries, res); err != nil {
+		return nil, err
+	}
 	return res, nil
+}
+
+// forgeDigests writes, for each digest-forged scenario on the chain, a
+// backfill digest without a signature that lists the log files the
+// scenario injected, as an adversary laundering them would: well-formed,
+// under the trail's real fingerprint, with nothing to verify it by.
+func (g *generator) forgeDigests(fw *fileWriter, c *chainPlan, entries []logEntry, res *chainResult) error {
+	rk, err := g.keys.get(c.region)
+	if err != nil {
+		return err
+	}
+	for _, op := range c.digestOps {
+		if op.kind != digestForged {
+			continue
+		}
+		logLoc := c.base
+		logLoc.Kind = ingest.KindLog
+		d := digestDoc{account: c.acct.id, bucket: g.cfg.Bucket, fingerprint: rk.fp}
+		newest, oldest, last := int64(0), int64(1<<62), int64(0)
+		for _, e := range entries {
+			if e.listed || e.scenario != op.scenario {
+				continue
+			}
+			logLoc.Time = time.Unix(e.slot, 0).UTC()
+			logLoc.Unique = e.unique
+			d.files = append(d.files, digestFileDoc{
+				bucket: g.cfg.Bucket, object: logLoc.ObjectKey(), hash: hex.EncodeToString(e.hash[:]),
+				newest: formatTime(time.Unix(e.newest, 0)), oldest: formatTime(time.Unix(e.oldest, 0)),
+			})
+			newest, oldest, last = max(newest, e.newest), min(oldest, e.oldest), max(last, e.delivered)
+		}
+		if len(d.files) == 0 {
+			res.outcomes = append(res.outcomes, outcome{scenario: op.scenario, kind: outcomeNotApplied})
+			continue
+		}
+		loc := c.base
+		loc.Kind = ingest.KindDigest
+		loc.Trail, loc.HomeRegion, loc.Backfill = c.acct.trail, c.acct.home, true
+		end := time.Unix(last, 0).UTC().Truncate(time.Hour).Add(time.Hour)
+		loc.Time = end
+		key := loc.ObjectKey()
+		d.start, d.end, d.object = formatTime(end.Add(-time.Hour)), formatTime(end), key
+		d.newest, d.oldest = formatTime(time.Unix(newest, 0)), formatTime(time.Unix(oldest, 0))
+		z, err := fw.gzip(appendDigest(nil, &d))
+		if err != nil {
+			return err
+		}
+		if err := fw.write(key, z, end.Unix()+120); err != nil {
+			return err
+		}
+		res.forgedKeys = append(res.forgedKeys, key)
+		res.outcomes = append(res.outcomes, outcome{scenario: op.scenario, kind: outcomeForged, key: key})
+	}
+	return nil
 }
 
 // digestAction is what a scenario does to one digest.
 type digestAction struct {
-	deleted, bad bool
-	scenario     int
+	deleted, bad, unsigned bool
+	scenario               int
 }
 
 // digestActions assigns the chain's digest operations to windows: each
@@ -318,15 +388,18 @@ func digestActions(c *chainPlan, wins []window) ([]digestAction, []int) {
 	out := make([]digestAction, len(wins))
 	var short []int
 	for _, op := range c.digestOps {
+		if op.kind == digestForged {
+			continue
+		}
 		left := op.count
 		for i := range wins {
 			if left == 0 {
 				break
 			}
-			if wins[i].end < op.at || out[i].deleted || out[i].bad {
+			if wins[i].end < op.at || out[i].deleted || out[i].bad || out[i].unsigned {
 				continue
 			}
-			out[i] = digestAction{deleted: !op.bad, bad: op.bad, scenario: op.scenario}
+			out[i] = digestAction{deleted: op.kind == digestDelete, bad: op.kind == digestBadSig, unsigned: op.kind == digestUnsigned, scenario: op.scenario}
 			left--
 		}
 		if left > 0 {

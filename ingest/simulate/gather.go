@@ -41,6 +41,7 @@ func (g *generator) truth(byChain [][]*dayResult, chains []*chainResult, noise [
 			DigestsDeleted: res.deleted, DigestsBadSignature: res.bad,
 			ChainStarts:  len(res.starts),
 			StartDigests: sorted(res.starts), DeletedDigests: sorted(res.deletedKeys), BadSignatureDigests: sorted(res.badKeys),
+			UnsignedDigests: sorted(res.unsignedKeys), ForgedDigests: sorted(res.forgedKeys),
 			LogsListed: res.listed, LogsListedInDeletedDigests: res.listedInDeleted,
 			DeletedLogs: []string{}, ModifiedLogs: []string{}, InjectedLogs: []string{}, Gaps: []TruthWindow{},
 		}
@@ -89,6 +90,9 @@ func (g *generator) truth(byChain [][]*dayResult, chains []*chainResult, noise [
 			default:
 				ct.LogsUnlisted++
 			}
+		}
+		if c.cut != 0 {
+			ct.Cut = formatTime(time.Unix(c.cut, 0))
 		}
 		for _, gp := range c.gaps {
 			ct.Gaps = append(ct.Gaps, TruthWindow{formatTime(time.Unix(gp.start, 0)), formatTime(time.Unix(gp.end, 0))})
@@ -151,7 +155,7 @@ func (g *generator) truth(byChain [][]*dayResult, chains []*chainResult, noise [
 
 	for _, ct := range t.Chains {
 		t.Objects.LogFiles += ct.LogsWritten
-		t.Objects.DigestFiles += ct.DigestsWritten
+		t.Objects.DigestFiles += ct.DigestsWritten + len(ct.ForgedDigests)
 	}
 	for _, o := range t.NoiseObjects {
 		if o.OnDisk {
@@ -189,9 +193,9 @@ func (g *generator) scenarioTruth(t *Truth, outcomes []outcome, planted []writte
 			st.EventIDs = append(st.EventIDs, o.eventIDs...)
 		}
 		switch s.Name {
-		case ScenarioDeliveryGap, ScenarioDigestDeleted, ScenarioDigestsDeleted, ScenarioBadSignature:
+		case ScenarioDeliveryGap, ScenarioDigestDeleted, ScenarioDigestsDeleted, ScenarioBadSignature, ScenarioSignatureRemoved:
 			st.Applied = st.Applied && p.chain(s.Account, s.Region) != nil
-		case ScenarioLogDeleted, ScenarioLogModified, ScenarioLogInjected, ScenarioDuplicateEvents, ScenarioCorruptObjects:
+		case ScenarioLogDeleted, ScenarioLogModified, ScenarioLogInjected, ScenarioDuplicateEvents, ScenarioCorruptObjects, ScenarioDigestForged:
 			st.Applied = st.Applied && found > 0 && p.chain(s.Account, s.Region) != nil
 		case ScenarioNoiseObjects:
 			for _, o := range t.NoiseObjects {

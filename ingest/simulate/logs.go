@@ -27,6 +27,7 @@ type logEntry struct {
 	hash           [32]byte
 	newest, oldest int64
 	listed         bool // a digest lists it (false: injected)
+	scenario       int  // for an injected file, the scenario that made it
 }
 
 // dayResult is what one account × region × day wrote.
@@ -60,6 +61,8 @@ const (
 	outcomeNotApplied    = "not-applied"
 	outcomeDigestDeleted = "digest-deleted"
 	outcomeBadSignature  = "bad-signature"
+	outcomeUnsigned      = "unsigned"
+	outcomeForged        = "forged-digest"
 )
 
 // outcome is what a scenario's operation on objects did.
@@ -240,7 +243,7 @@ func (d *dayWorker) finish(slot int64, part int, newest, oldest int64) error {
 	unique := d.newUnique()
 	delivered := slot + minDelay + r.Int64N(maxDelay-minDelay) + int64(part)*7
 	n := len(d.spans)
-	if d.c.inGap(delivered) {
+	if d.c.lost(delivered) {
 		d.res.lost += int64(n)
 		return nil
 	}
@@ -383,7 +386,7 @@ func (d *dayWorker) create(slot int64) error {
 				}
 				body = append(body, "]}"...)
 				o.records = n
-				d.res.entries = append(d.res.entries, logEntry{slot: slot, unique: unique, delivered: delivered, hash: sha256.Sum256(body), newest: newest, oldest: oldest})
+				d.res.entries = append(d.res.entries, logEntry{slot: slot, unique: unique, delivered: delivered, hash: sha256.Sum256(body), newest: newest, oldest: oldest, scenario: op.scenario})
 				if err := d.store(key, body, delivered, spans); err != nil {
 					return err
 				}

@@ -73,6 +73,9 @@ type chainPlan struct {
 	offset int64 // seconds past the hour at which digest windows end
 	base   ingest.Location
 	gaps   []gapPlan
+	// cut, when not 0, is the time from which the chain delivers nothing
+	// more, neither log files nor digests: a tail cut off the archive.
+	cut int64
 	// planted records, sorted by time.
 	planted   []plantedEvent
 	fileOps   []fileOp
@@ -93,6 +96,12 @@ func (c *chainPlan) inGap(sec int64) bool {
 		}
 	}
 	return false
+}
+
+// lost reports whether a file delivered at sec never reaches the bucket:
+// it falls in a delivery gap or after the chain's cut.
+func (c *chainPlan) lost(sec int64) bool {
+	return (c.cut != 0 && sec >= c.cut) || c.inGap(sec)
 }
 
 // activityClass sorts planted records as the allowlist finding does.
@@ -138,9 +147,19 @@ type fileOp struct {
 	count    int
 }
 
+// digestOpKind is what a scenario does to digests.
+type digestOpKind uint8
+
+const (
+	digestDelete   digestOpKind = iota // absent from the bucket
+	digestBadSig                       // a signature beside it that does not verify
+	digestUnsigned                     // stored without the signature metadata
+	digestForged                       // an extra unsigned backfill digest listing injected files
+)
+
 // digestOp is a scenario's action on the digests of a chain.
 type digestOp struct {
-	bad      bool // signature that does not verify; else deleted
+	kind     digestOpKind
 	scenario int
 	at       int64
 	count    int
@@ -188,6 +207,16 @@ func newPlan(cfg *Config) (*plan, error) {
 		}
 	}
 	for _, c := range p.chains {
+		if c.cut != 0 {
+			// The cut falls where a digest ended: what was delivered
+			// before it is listed, what was delivered after it is gone.
+			wins := p.windows(c)
+			cut := p.start
+			if len(wins) > 0 {
+				cut = wins[len(wins)-1].end
+			}
+			c.cut = cut
+		}
 		slices.SortStableFunc(c.planted, func(a, b plantedEvent) int { return int(a.sec - b.sec) })
 	}
 	return p, nil
@@ -324,7 +353,23 @@ func (p *plan) applyScenario(i int) error {
 		}
 	case ScenarioBadSignature:
 		if c != nil {
-			c.digestOps = append(c.digestOps, digestOp{bad: true, scenario: i, at: at, count: s.Count})
+			c.digestOps = append(c.digestOps, digestOp{kind: digestBadSig, scenario: i, at: at, count: s.Count})
+		}
+	case ScenarioSignatureRemoved:
+		if c != nil {
+			c.digestOps = append(c.digestOps, digestOp{kind: digestUnsigned, scenario: i, at: at, count: s.Count})
+		}
+	case ScenarioDigestForged:
+		addFileOp(opInject, at, s.Count)
+		if c != nil {
+			c.digestOps = append(c.digestOps, digestOp{kind: digestForged, scenario: i, at: at, count: 1})
+		}
+	case ScenarioTailCut:
+		cut := p.end - int64(s.Hours)*3600
+		for _, c := range p.chains {
+			if c.acct.id == s.Account && (c.cut == 0 || cut < c.cut) {
+				c.cut = cut
+			}
 		}
 	}
 	return nil

@@ -13,22 +13,25 @@ import (
 // scenarioChecks verify, for each scenario, that the archive holds what
 // the truth says it planted, reading only the archive's files.
 var scenarioChecks = map[string]func(t *testing.T, a *archive, s *ScenarioTruth){
-	ScenarioRegionNotLogged: checkRegionNotLogged,
-	ScenarioDeliveryGap:     checkDeliveryGap,
-	ScenarioLoggingStopped:  checkLoggingStopped,
-	ScenarioCryptoMining:    checkActivity,
-	ScenarioSnapshotExfil:   checkActivity,
-	ScenarioDeniedAttempts:  checkActivity,
-	ScenarioLogDeleted:      checkLogDeleted,
-	ScenarioLogModified:     checkLogModified,
-	ScenarioLogInjected:     checkLogInjected,
-	ScenarioDigestDeleted:   checkDigestsDeleted,
-	ScenarioDigestsDeleted:  checkDigestsDeleted,
-	ScenarioBadSignature:    checkBadSignature,
-	ScenarioGlobalEventsOff: checkGlobalEventsOff,
-	ScenarioDuplicateEvents: checkDuplicates,
-	ScenarioNoiseObjects:    checkNoise,
-	ScenarioCorruptObjects:  checkCorrupt,
+	ScenarioRegionNotLogged:  checkRegionNotLogged,
+	ScenarioDeliveryGap:      checkDeliveryGap,
+	ScenarioLoggingStopped:   checkLoggingStopped,
+	ScenarioCryptoMining:     checkActivity,
+	ScenarioSnapshotExfil:    checkActivity,
+	ScenarioDeniedAttempts:   checkActivity,
+	ScenarioLogDeleted:       checkLogDeleted,
+	ScenarioLogModified:      checkLogModified,
+	ScenarioLogInjected:      checkLogInjected,
+	ScenarioDigestDeleted:    checkDigestsDeleted,
+	ScenarioDigestsDeleted:   checkDigestsDeleted,
+	ScenarioBadSignature:     checkBadSignature,
+	ScenarioSignatureRemoved: checkSignatureRemoved,
+	ScenarioDigestForged:     checkDigestForged,
+	ScenarioTailCut:          checkTailCut,
+	ScenarioGlobalEventsOff:  checkGlobalEventsOff,
+	ScenarioDuplicateEvents:  checkDuplicates,
+	ScenarioNoiseObjects:     checkNoise,
+	ScenarioCorruptObjects:   checkCorrupt,
 }
 
 func TestScenarios(t *testing.T) {
@@ -378,6 +381,121 @@ func checkBadSignature(t *testing.T, a *archive, s *ScenarioTruth) {
 		}
 		if err := a.verify(d, a.sidecars[key].Metadata["signature"]); err == nil {
 			t.Errorf("%s: the sidecar's signature verifies", key)
+		}
+	}
+}
+
+func checkSignatureRemoved(t *testing.T, a *archive, s *ScenarioTruth) {
+	if len(s.Objects) != s.Count {
+		t.Fatalf("%d digests unsigned, want %d", len(s.Objects), s.Count)
+	}
+	for _, key := range s.Objects {
+		d := a.digests[key]
+		if d == nil || d.err != nil {
+			t.Fatalf("%s missing or unreadable", key)
+		}
+		if sc, ok := a.sidecars[key]; ok && sc.Metadata["signature"] != "" {
+			t.Errorf("%s still has a signature in its metadata", key)
+		}
+		// The bytes are CloudTrail's: the signature the next digest
+		// records for it verifies them.
+		for _, next := range a.digests {
+			if next.err == nil && next.digest.PreviousDigestS3Object != nil && *next.digest.PreviousDigestS3Object == key {
+				if err := a.verify(d, *next.digest.PreviousDigestSignature); err != nil {
+					t.Errorf("%s: the signature %s records does not verify it: %v", key, next.loc.Key, err)
+				}
+			}
+		}
+		if ct := a.truth.Chain(s.Account, s.Region); !slices.Contains(ct.UnsignedDigests, key) {
+			t.Errorf("%s not among the chain's unsigned digests %v", key, ct.UnsignedDigests)
+		}
+	}
+}
+
+func checkDigestForged(t *testing.T, a *archive, s *ScenarioTruth) {
+	var forged, injected []string
+	for _, key := range s.Objects {
+		switch ingest.ParseKey(key).Kind {
+		case ingest.KindDigest:
+			forged = append(forged, key)
+		case ingest.KindLog:
+			injected = append(injected, key)
+		}
+	}
+	if len(forged) != 1 || len(injected) != s.Count {
+		t.Fatalf("objects %v: want one digest and %d log files", s.Objects, s.Count)
+	}
+	d := a.digests[forged[0]]
+	if d == nil || d.err != nil || !d.loc.Backfill {
+		t.Fatalf("%s: not a readable backfill digest on disk", forged[0])
+	}
+	if sc, ok := a.sidecars[forged[0]]; ok && sc.Metadata["signature"] != "" {
+		t.Errorf("%s has a signature", forged[0])
+	}
+	if _, ok := a.pubKeys[d.digest.DigestPublicKeyFingerprint]; !ok {
+		t.Errorf("%s: fingerprint %s is not the trail's key", forged[0], d.digest.DigestPublicKeyFingerprint)
+	}
+	var listed []string
+	for _, f := range d.digest.LogFiles {
+		listed = append(listed, f.S3Object)
+		body := a.logs[f.S3Object]
+		if body == nil || body.err != nil {
+			t.Fatalf("%s lists %s, missing or unreadable", forged[0], f.S3Object)
+		}
+		if got := hex.EncodeToString(body.body.SHA256[:]); got != f.HashValue {
+			t.Errorf("%s lists %s with hash %s, its content hashes to %s", forged[0], f.S3Object, f.HashValue, got)
+		}
+	}
+	slices.Sort(listed)
+	if !slices.Equal(listed, injected) {
+		t.Errorf("%s lists %v, the scenario injected %v", forged[0], listed, injected)
+	}
+	for _, key := range injected {
+		for dk, od := range a.digests {
+			if dk == forged[0] || od.err != nil {
+				continue
+			}
+			for _, f := range od.digest.LogFiles {
+				if f.S3Object == key {
+					t.Errorf("%s, injected, is listed by %s", key, dk)
+				}
+			}
+		}
+	}
+}
+
+func checkTailCut(t *testing.T, a *archive, s *ScenarioTruth) {
+	acct := a.truth.Account(s.Account)
+	end, _ := time.Parse(time.RFC3339, a.truth.Window.End)
+	for _, region := range acct.RegionsLogged {
+		ct := a.truth.Chain(s.Account, region)
+		cut, err := time.Parse(time.RFC3339, ct.Cut)
+		if err != nil {
+			t.Fatalf("%s: cut %q: %v", region, ct.Cut, err)
+		}
+		if !cut.Before(end.Add(-time.Duration(s.Hours-1) * time.Hour)) {
+			t.Errorf("%s: cut at %s, not %d hours before the window's end %s", region, ct.Cut, s.Hours, a.truth.Window.End)
+		}
+		newest := time.Time{}
+		for key, d := range a.digests {
+			if d.loc.Account != s.Account || d.loc.Region != region || d.err != nil {
+				continue
+			}
+			de, _ := time.Parse(time.RFC3339, d.digest.DigestEndTime)
+			if de.After(cut) {
+				t.Errorf("%s ends %s, after the cut %s", key, d.digest.DigestEndTime, ct.Cut)
+			}
+			if de.After(newest) {
+				newest = de
+			}
+		}
+		if !newest.Equal(cut) {
+			t.Errorf("%s: newest digest ends %s, want the cut %s", region, newest, cut)
+		}
+		for key, l := range a.logs {
+			if l.loc.Account == s.Account && l.loc.Region == region && l.loc.Time.After(cut) {
+				t.Errorf("%s: log file named after the cut %s", key, ct.Cut)
+			}
 		}
 	}
 }

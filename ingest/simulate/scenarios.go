@@ -11,22 +11,25 @@ import (
 // Scenario names. Each plants one kind of finding; see the package
 // documentation for what exactly it writes.
 const (
-	ScenarioRegionNotLogged = "region-not-logged"
-	ScenarioDeliveryGap     = "delivery-gap"
-	ScenarioLoggingStopped  = "logging-stopped"
-	ScenarioCryptoMining    = "crypto-mining"
-	ScenarioSnapshotExfil   = "snapshot-exfil"
-	ScenarioDeniedAttempts  = "denied-attempts"
-	ScenarioLogDeleted      = "log-deleted"
-	ScenarioLogModified     = "log-modified"
-	ScenarioLogInjected     = "log-injected"
-	ScenarioDigestDeleted   = "digest-deleted"
-	ScenarioDigestsDeleted  = "digests-deleted"
-	ScenarioBadSignature    = "bad-signature"
-	ScenarioGlobalEventsOff = "global-events-off"
-	ScenarioDuplicateEvents = "duplicate-events"
-	ScenarioNoiseObjects    = "noise-objects"
-	ScenarioCorruptObjects  = "corrupt-objects"
+	ScenarioRegionNotLogged  = "region-not-logged"
+	ScenarioDeliveryGap      = "delivery-gap"
+	ScenarioLoggingStopped   = "logging-stopped"
+	ScenarioCryptoMining     = "crypto-mining"
+	ScenarioSnapshotExfil    = "snapshot-exfil"
+	ScenarioDeniedAttempts   = "denied-attempts"
+	ScenarioLogDeleted       = "log-deleted"
+	ScenarioLogModified      = "log-modified"
+	ScenarioLogInjected      = "log-injected"
+	ScenarioDigestDeleted    = "digest-deleted"
+	ScenarioDigestsDeleted   = "digests-deleted"
+	ScenarioBadSignature     = "bad-signature"
+	ScenarioSignatureRemoved = "signature-removed"
+	ScenarioDigestForged     = "digest-forged"
+	ScenarioTailCut          = "tail-cut"
+	ScenarioGlobalEventsOff  = "global-events-off"
+	ScenarioDuplicateEvents  = "duplicate-events"
+	ScenarioNoiseObjects     = "noise-objects"
+	ScenarioCorruptObjects   = "corrupt-objects"
 	// ScenarioAll stands for every scenario above, with default parameters.
 	ScenarioAll = "all"
 )
@@ -95,6 +98,12 @@ var scenarioKinds = []scenarioKind{
 		summary: "COUNT consecutive digests from AT on are absent"},
 	{name: ScenarioBadSignature, region: regionActive, clock: hm(19, 0, 0), count: 1,
 		summary: "COUNT digests from AT on carry a signature (sidecar metadata) that does not verify"},
+	{name: ScenarioSignatureRemoved, region: regionActive, clock: hm(17, 0, 0), count: 1,
+		summary: "COUNT digests from AT on are stored without the signature metadata CloudTrail keeps with every digest (their bytes unchanged)"},
+	{name: ScenarioDigestForged, region: regionActive, clock: hm(7, 31, 0), count: 1,
+		summary: "COUNT log files injected at AT and a backfill digest without a signature that lists them, under the trail's real fingerprint"},
+	{name: ScenarioTailCut, region: regionNone, hours: 1,
+		summary: "the account's last HOURS hours are gone in every region: no log file and no digest after the digest ending last before the cut"},
 	{name: ScenarioGlobalEventsOff, region: regionNone,
 		summary: "no IAM, STS, sign-in or CloudFront events for the account (include global service events off)"},
 	{name: ScenarioDuplicateEvents, region: regionActive, clock: hm(11, 34, 0), count: 5,
@@ -197,6 +206,9 @@ func (c *Config) normalizeScenarios() error {
 		if s.Name != ScenarioRegionNotLogged {
 			if s.Account == "" {
 				s.Account = eligible[n%len(eligible)]
+				if s.Name == ScenarioTailCut {
+					s.Account = pickAvoiding(eligible, n, stoppedAccounts(list))
+				}
 			}
 			n++
 		}
@@ -236,6 +248,29 @@ func (c *Config) normalizeScenarios() error {
 	}
 	c.Scenarios = list
 	return nil
+}
+
+// stoppedAccounts are the accounts a logging-stopped scenario names.
+func stoppedAccounts(list []Scenario) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range list {
+		if s.Name == ScenarioLoggingStopped {
+			out[s.Account] = true
+		}
+	}
+	return out
+}
+
+// pickAvoiding is the account the rotation gives at n, or the next one
+// not in avoid: a tail cut default stays clear of an account whose
+// logging restarts late in the archive, which the cut would swallow.
+func pickAvoiding(accounts []string, n int, avoid map[string]bool) string {
+	for i := range accounts {
+		if a := accounts[(n+i)%len(accounts)]; !avoid[a] {
+			return a
+		}
+	}
+	return accounts[n%len(accounts)]
 }
 
 // fillTime defaults and checks a scenario's time. Scenarios without a

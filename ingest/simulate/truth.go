@@ -95,6 +95,17 @@ type ChainTruth struct {
 	StartDigests        []string `json:"start_digests"`
 	DeletedDigests      []string `json:"deleted_digests"`
 	BadSignatureDigests []string `json:"bad_signature_digests"`
+	// UnsignedDigests are on disk without the signature metadata
+	// CloudTrail stores with each digest (signature-removed); their bytes
+	// are CloudTrail's. ForgedDigests are backfill digests CloudTrail never
+	// wrote, without a signature, listing injected log files
+	// (digest-forged); they are not among DigestsWritten.
+	UnsignedDigests []string `json:"unsigned_digests"`
+	ForgedDigests   []string `json:"forged_digests"`
+	// Cut, when set, is the time from which the chain delivered nothing
+	// more, neither log files nor digests, though the archive's window
+	// goes on (tail-cut): its last digest ends there.
+	Cut string `json:"cut,omitempty"`
 	// LogsWritten are objects at log keys on disk (corrupt ones included).
 	// LogsListed are listed by some digest, on disk or deleted;
 	// LogsListedInDeletedDigests by a deleted one. LogsUnlisted are on disk
