@@ -71,6 +71,14 @@ type DirSource struct {
 	indexOnce sync.Once
 	idx       *copyIndex
 	idxErr    error
+
+	// special holds the keys the listing found to be neither regular
+	// files nor folders (named pipes, devices, sockets), with their mode:
+	// Open refuses them without opening them, since opening a pipe or a
+	// device can block or have effects. Such entries are rare; the map
+	// holds only them.
+	specialMu sync.Mutex
+	special   map[string]fs.FileMode
 }
 
 var (
@@ -336,8 +344,38 @@ func (s *DirSource) object(key string, info fs.FileInfo) Object {
 	if info != nil {
 		o.Size = info.Size()
 		o.LastModified = info.ModTime().UTC()
+		if m := info.Mode(); !m.IsRegular() && !m.IsDir() {
+			s.specialMu.Lock()
+			if s.special == nil {
+				s.special = map[string]fs.FileMode{}
+			}
+			s.special[key] = m.Type()
+			s.specialMu.Unlock()
+		}
 	}
 	return o
+}
+
+// notRegular describes a key the listing found not to be a regular file.
+func (s *DirSource) notRegular(key string) error {
+	s.specialMu.Lock()
+	m, ok := s.special[key]
+	s.specialMu.Unlock()
+	if !ok {
+		return nil
+	}
+	what := "a special file"
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeCharDevice != 0:
+		what = "a character device"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	}
+	return fmt.Errorf("open %s: %s, not a regular file: skipped without opening it", key, what)
 }
 
 // Open implements Source. Metadata comes from the object's sidecar, if
@@ -362,6 +400,9 @@ func (s *DirSource) Open(ctx context.Context, key string) (io.ReadCloser, Metada
 	}
 	if !fs.ValidPath(key) || key == StateDir || strings.HasPrefix(key, StateDir+"/") {
 		return nil, nil, fmt.Errorf("open %s: key is not a path in %s: %w", key, s.name, ErrNotExist)
+	}
+	if err := s.notRegular(key); err != nil {
+		return nil, nil, err
 	}
 	f, err := s.openFile(key)
 	if err != nil {
@@ -476,7 +517,10 @@ func readAllLimited(f io.ReadCloser, name string, limit int64) ([]byte, error) {
 // noSuchPath reports whether err means a path names no file: it does not
 // exist, is not a valid path, or goes through a file as if it were a folder.
 func noSuchPath(err error) bool {
-	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) || errors.Is(err, syscall.ENOTDIR)
+	// A name longer than the file system holds cannot be on disk: the
+	// key of an object acquire stored off its key (an S3 folder name may
+	// be 1,000 characters long), listed from the manifest.
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrInvalid) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ENAMETOOLONG)
 }
 
 // maxCachedFolders bounds the folders a DirSource keeps open. The

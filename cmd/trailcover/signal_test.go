@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,34 +39,61 @@ func TestInterrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Slow enough that the run is surely in the middle when signalled.
-	proxy := s3test.StartFaultProxy(t, srv.Endpoint, s3test.Faults{Latency: 40 * time.Millisecond})
+	slow := s3test.StartFaultProxy(t, srv.Endpoint, s3test.Faults{Latency: 40 * time.Millisecond})
+	// Every object read hangs until the client gives up: a stalled
+	// endpoint, where a run waits on requests, not on its own work.
+	stalled := s3test.StartFaultProxy(t, srv.Endpoint, s3test.Faults{Hang: 1, OnlyGet: true})
 
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		t.Run(sig.String(), func(t *testing.T) {
+	cases := []struct {
+		name     string
+		sig      syscall.Signal
+		endpoint string
+		// ready says when the run is under way.
+		ready func(out string, stderr *lockedBuffer) bool
+	}{
+		{"SIGINT writing events", syscall.SIGINT, slow.Endpoint, func(out string, _ *lockedBuffer) bool { return hasTempEvents(out) }},
+		{"SIGTERM writing events", syscall.SIGTERM, slow.Endpoint, func(out string, _ *lockedBuffer) bool { return hasTempEvents(out) }},
+		{"SIGINT with every read stalled", syscall.SIGINT, stalled.Endpoint, func(string, *lockedBuffer) bool { return true }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
 			out := t.TempDir()
 			previous := []byte(`{"previous": "run"}`)
 			if err := os.WriteFile(filepath.Join(out, summaryFile), previous, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.Command(os.Args[0], "analyze", "--out", out, "--workers", "2", "--endpoint-url", proxy.Endpoint, "s3://"+simulate.DefaultBucket)
+			cmd := exec.Command(os.Args[0], "analyze", "--out", out, "--workers", "2", "--endpoint-url", tc.endpoint, "s3://"+simulate.DefaultBucket)
 			cmd.Env = append(os.Environ(), "TRAILCOVER_TEST_RUN_MAIN=1",
 				"AWS_ACCESS_KEY_ID="+srv.AccessKey, "AWS_SECRET_ACCESS_KEY="+srv.SecretKey, "AWS_REGION="+srv.Region,
 				"AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL_CLOUDTRAIL="+noCloudTrail)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
+			stderr := &lockedBuffer{}
+			cmd.Stderr = stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			// Wait until the events folder is being written, then signal.
+			// Wait until the run is under way, then signal.
 			deadline := time.Now().Add(30 * time.Second)
-			for !hasTempEvents(out) && time.Now().Before(deadline) {
+			for time.Now().Before(deadline) && !tc.ready(out, stderr) {
 				time.Sleep(20 * time.Millisecond)
 			}
-			time.Sleep(300 * time.Millisecond)
-			if err := cmd.Process.Signal(sig); err != nil {
+			time.Sleep(1500 * time.Millisecond)
+			signalled := time.Now()
+			if err := cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}
-			err := cmd.Wait()
+			// A run that outlives this is hung, not slow: the test stops
+			// it rather than wait on it.
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				<-done
+				t.Fatalf("still running 30 s after %s\n%s", tc.sig, stderr.String())
+			}
+			t.Logf("exited %v after %s", time.Since(signalled).Round(time.Millisecond), tc.sig)
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != exitInterrupted {
 				t.Fatalf("exit = %v, want status %d\n%s", err, exitInterrupted, stderr.String())
@@ -85,6 +113,25 @@ func TestInterrupt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lockedBuffer is a bytes.Buffer a subprocess's output goroutine writes
+// while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func hasTempEvents(out string) bool {
