@@ -78,6 +78,15 @@
 //	digests-deleted    Count consecutive digests missing
 //	bad-signature      Count digests whose sidecar signature does not
 //	                   verify (the next digest still carries the real one)
+//	signature-removed  Count digests stored without the signature metadata
+//	                   CloudTrail keeps with each one (their bytes unchanged;
+//	                   a next digest, if any, still proves them)
+//	digest-forged      Count log files injected at At and a backfill digest
+//	                   without a signature, under the trail's real key
+//	                   fingerprint, that lists them
+//	tail-cut           the account's last Hours hours are gone in every
+//	                   region: nothing after the last digest that ends
+//	                   before the cut, though the window goes on
 //	global-events-off  the account has no global-service events at all
 //	duplicate-events   Count records delivered a second time, in another
 //	                   file of the same slot, with the same eventID
