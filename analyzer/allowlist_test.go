@@ -177,8 +177,8 @@ func TestDuplicateEventsCountOnce(t *testing.T) {
 	records := 0
 	for _, row := range res.Coverage {
 		records += row.Records
-		if row.Hour.Equal(covAt(1, 0)) && row.LogFiles != 3 {
-			t.Errorf("hour 1: %d log files, want 3", row.LogFiles)
+		if row.Start.Equal(covAt(1, 0)) && (row.LogFiles != 3 || row.Hours != 1) {
+			t.Errorf("hour 1: %d log files in a run of %d hours, want 3 in one", row.LogFiles, row.Hours)
 		}
 	}
 	if records != 3 {

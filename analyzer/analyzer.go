@@ -165,9 +165,10 @@ type Result struct {
 	// LogsWithoutDigests counts the log files in the window of regions
 	// that have no digest chain: nothing to check them against.
 	LogsWithoutDigests int
-	// Coverage is one row per account × region × hour of the window
+	// Coverage is the window's delivery per account × region, as runs of
+	// hours with one status, sorted by account, region and start
 	// (coverage.go).
-	Coverage []CoverageHour
+	Coverage []CoverageRun
 	// Exemptions lists the event sources exempt from allowlist findings
 	// because they are global services logged in us-east-1 (allowlist.go).
 	Exemptions []string
@@ -193,6 +194,7 @@ type Analyzer struct {
 	unreadable   []unreadableObject
 	checks       []check
 	integrity    *integrity
+	coverage     *coverage
 	history      *history
 	// newestLog is the newest log file-name time seen; a snapshot keeps
 	// the eventIDs of the days before it (dedupeDays).
@@ -236,8 +238,11 @@ func New(cfg Config) *Analyzer {
 	}
 	a.checks = newChecks(cfg)
 	for _, c := range a.checks {
-		if in, ok := c.(*integrity); ok {
-			a.integrity = in
+		switch c := c.(type) {
+		case *integrity:
+			a.integrity = c
+		case *coverage:
+			a.coverage = c
 		}
 	}
 	if cfg.KeepState {
@@ -408,6 +413,10 @@ func (a *Analyzer) objectCounts() ObjectCounts {
 // state needs it.
 func (a *Analyzer) EndScope(s ingest.Scope) {
 	a.integrity.endScope(scopeKey{s.Prefix, s.OrgID, s.Account, s.Region})
+	if !a.cfg.KeepState {
+		// The state keeps coverage by hour.
+		a.coverage.endScope(s.Account, s.Region)
+	}
 }
 
 // observeHistory takes in a noncurrent version or a delete marker.

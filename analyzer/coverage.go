@@ -11,14 +11,17 @@ import (
 	"github.com/trailcover/trailcover/ingest"
 )
 
-// CoverageHour is one account × region × hour of delivery: a row of
-// coverage.parquet.
-type CoverageHour struct {
+// CoverageRun is a run of consecutive hours of one account × region with
+// one delivery status: a row of coverage.parquet. Runs are as many as the
+// status changes, not as the hours spanned.
+type CoverageRun struct {
 	Account string
 	OrgID   string
 	Region  string
-	// Hour is the start of the hour, UTC.
-	Hour time.Time
+	// Start and End bound the run's hours, [Start, End), UTC; Hours is
+	// their number.
+	Start, End time.Time
+	Hours      int
 	// Expected marks a region the account must log (RegionsExpected).
 	Expected bool
 	// LogFiles counts log files by their file-name time: the delivery
@@ -26,25 +29,26 @@ type CoverageHour struct {
 	LogFiles int
 	// Records counts events by eventTime, each eventID once.
 	Records int
-	// Digests counts the digests whose window overlaps the hour; a
-	// catch-up digest, whose window spans several hours, counts only in
-	// the hour it ends in.
+	// Digests counts, summed over the run's hours, the digests whose
+	// window overlaps each hour; a catch-up digest, whose window spans
+	// several hours, counts only in the hour it ends in. Every hour of a
+	// delivered run has a digest, or none has.
 	Digests int
-	// ListedLogFiles counts the log files of this hour (by file-name
-	// time) that digests list, present or not.
+	// ListedLogFiles counts the log files of the run's hours (by
+	// file-name time) that digests list, present or not.
 	ListedLogFiles int
-	// DigestEmptyProof is true when digest windows cover the whole hour
-	// and list no log file for it: CloudTrail asserts nothing was
-	// delivered.
+	// DigestEmptyProof is true when, in every hour of the run, digest
+	// windows cover the whole hour and list no log file for it: CloudTrail
+	// asserts nothing was delivered.
 	DigestEmptyProof bool
 	// Status is CoverageDelivered, CoverageQuiet, CoverageAbsent or
 	// CoverageMissing.
 	Status string
 }
 
-// The values of CoverageHour.Status.
+// The values of CoverageRun.Status.
 const (
-	// CoverageDelivered: at least one log file.
+	// CoverageDelivered: at least one log file in every hour.
 	CoverageDelivered = "delivered"
 	// CoverageQuiet: no log file, but digests show the trail delivering
 	// (DigestEmptyProof says whether they cover the whole hour).
@@ -83,6 +87,102 @@ type hourCell struct {
 	minutes uint64
 }
 
+// add combines what two sources of cells know of the same hour.
+func (h hourCell) add(o hourCell) hourCell {
+	return hourCell{h.logFiles + o.logFiles, h.records + o.records, h.digests + o.digests, h.listed + o.listed, h.minutes | o.minutes}
+}
+
+// delivers reports whether the hour shows delivery: a log file or a
+// digest (what bounds the span analysed).
+func (h hourCell) delivers() bool { return h.logFiles > 0 || h.digests > 0 }
+
+// status is the hour's CoverageRun.Status.
+func (h hourCell) status() string {
+	switch {
+	case h.logFiles > 0:
+		return CoverageDelivered
+	case h.listed > 0:
+		return CoverageAbsent
+	case h.digests > 0:
+		return CoverageQuiet
+	}
+	return CoverageMissing
+}
+
+// emptyProof: digests cover the whole hour and list nothing for it.
+func (h hourCell) emptyProof() bool {
+	return h.minutes == allMinutes && h.listed == 0 && h.logFiles == 0
+}
+
+// cellRun is hours [start, start+hours) of one account × region whose
+// cells are all equal to cell: exact, so runs can be clipped and merged
+// without losing a count, and as many as the cells change.
+type cellRun struct {
+	start int64
+	hours int64
+	cell  hourCell
+}
+
+func (r cellRun) end() int64 { return r.start + r.hours }
+
+// appendRun appends r, extending the last run when r continues it with
+// the same cell. Empty cells are left out: an hour with no run is an
+// hour coverage knows nothing of.
+func appendRun(runs []cellRun, r cellRun) []cellRun {
+	if r.hours <= 0 || r.cell == (hourCell{}) {
+		return runs
+	}
+	if n := len(runs); n > 0 && runs[n-1].end() == r.start && runs[n-1].cell == r.cell {
+		runs[n-1].hours += r.hours
+		return runs
+	}
+	return append(runs, r)
+}
+
+// mergeRuns combines two sorted lists of runs of one account × region,
+// adding the cells of the hours both hold (a region whose objects came in
+// two scopes, under two trail prefixes).
+func mergeRuns(a, b []cellRun) []cellRun {
+	if len(a) == 0 {
+		return b
+	}
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]cellRun, 0, len(a)+len(b))
+	i, j := 0, 0
+	var pa, pb cellRun
+	for {
+		if pa.hours == 0 && i < len(a) {
+			pa, i = a[i], i+1
+		}
+		if pb.hours == 0 && j < len(b) {
+			pb, j = b[j], j+1
+		}
+		switch {
+		case pa.hours == 0 && pb.hours == 0:
+			return out
+		case pb.hours == 0 || (pa.hours > 0 && pa.end() <= pb.start):
+			out, pa.hours = appendRun(out, pa), 0
+		case pa.hours == 0 || pb.end() <= pa.start:
+			out, pb.hours = appendRun(out, pb), 0
+		case pa.start < pb.start:
+			n := pb.start - pa.start
+			out = appendRun(out, cellRun{pa.start, n, pa.cell})
+			pa.start, pa.hours = pa.start+n, pa.hours-n
+		case pb.start < pa.start:
+			n := pa.start - pb.start
+			out = appendRun(out, cellRun{pb.start, n, pb.cell})
+			pb.start, pb.hours = pb.start+n, pb.hours-n
+		default:
+			n := min(pa.hours, pb.hours)
+			out = appendRun(out, cellRun{pa.start, n, pa.cell.add(pb.cell)})
+			pa.start, pa.hours = pa.start+n, pa.hours-n
+			pb.start, pb.hours = pb.start+n, pb.hours-n
+		}
+	}
+}
+
 const allMinutes = 1<<60 - 1
 
 // cellDay keys a day of cells: memory grows with accounts × regions ×
@@ -107,6 +207,13 @@ type coverage struct {
 	regions *RegionModel
 	logging *logging
 	days    map[cellDay]*[24]hourCell
+	// regionDays indexes the days of cells by account × region, so that
+	// a region's cells can be compacted when its scope ends.
+	regionDays map[acctRegion][]int64
+	// compact holds the cells of regions whose scope ended as runs: the
+	// memory of a finished region follows how often its cells change,
+	// not the hours it spans.
+	compact map[acctRegion][]cellRun
 	// seen holds every region an account has CloudTrail objects for,
 	// inside the window or not.
 	seen map[string]map[string]bool
@@ -123,15 +230,17 @@ type coverage struct {
 
 func newCoverage(cfg Config, regions *RegionModel, logging *logging) *coverage {
 	return &coverage{
-		cfg:     cfg,
-		regions: regions,
-		logging: logging,
-		days:    map[cellDay]*[24]hourCell{},
-		seen:    map[string]map[string]bool{},
-		digests: map[acctRegion]bool{},
-		homes:   map[acctRegion]map[string]bool{},
-		long:    map[acctRegion][]longDigest{},
-		relaid:  map[string]bool{},
+		cfg:        cfg,
+		regions:    regions,
+		logging:    logging,
+		days:       map[cellDay]*[24]hourCell{},
+		regionDays: map[acctRegion][]int64{},
+		compact:    map[acctRegion][]cellRun{},
+		seen:       map[string]map[string]bool{},
+		digests:    map[acctRegion]bool{},
+		homes:      map[acctRegion]map[string]bool{},
+		long:       map[acctRegion][]longDigest{},
+		relaid:     map[string]bool{},
 	}
 }
 
@@ -170,20 +279,50 @@ func (c *coverage) cell(account, region string, h int64) *hourCell {
 	if d == nil {
 		d = new([24]hourCell)
 		c.days[k] = d
+		ar := acctRegion{account, region}
+		c.regionDays[ar] = append(c.regionDays[ar], day)
 	}
 	return &d[h-day*24]
 }
 
-// peek returns a cell without creating it.
-func (c *coverage) peek(account, region string, h int64) hourCell {
-	day := h / 24
-	if h%24 < 0 {
-		day--
+// cellRuns returns the cells of one account × region held by day as runs,
+// sorted; with drop, the days are let go.
+func (c *coverage) cellRuns(k acctRegion, drop bool) []cellRun {
+	days := slices.Clone(c.regionDays[k])
+	slices.Sort(days)
+	var runs []cellRun
+	for _, day := range days {
+		ck := cellDay{k.account, k.region, day}
+		d := c.days[ck]
+		for i := range d {
+			runs = appendRun(runs, cellRun{day*24 + int64(i), 1, d[i]})
+		}
+		if drop {
+			delete(c.days, ck)
+		}
 	}
-	if d := c.days[cellDay{account, region, day}]; d != nil {
-		return d[h-day*24]
+	if drop {
+		delete(c.regionDays, k)
 	}
-	return hourCell{}
+	return runs
+}
+
+// endScope compacts the cells of a region whose every object has been
+// read into runs. More cells of the region may still come (a second
+// trail prefix): they are merged in at the end.
+func (c *coverage) endScope(account, region string) {
+	k := acctRegion{account, region}
+	if len(c.regionDays[k]) == 0 {
+		return
+	}
+	c.compact[k] = slices.Clip(mergeRuns(c.compact[k], c.cellRuns(k, true)))
+}
+
+// regionRuns is everything coverage knows of one account × region, as
+// sorted runs.
+func (c *coverage) regionRuns(account, region string) []cellRun {
+	k := acctRegion{account, region}
+	return mergeRuns(c.compact[k], c.cellRuns(k, false))
 }
 
 func (c *coverage) object(r *ingest.Result, _ *Verdict) {
@@ -313,9 +452,16 @@ func (c *coverage) span() (lo, hi int64, ok bool) {
 	first, last := int64(math.MaxInt64), int64(math.MinInt64)
 	for k, d := range c.days {
 		for i := range d {
-			if d[i].logFiles > 0 || d[i].digests > 0 {
+			if d[i].delivers() {
 				h := k.day*24 + int64(i)
 				first, last = min(first, h), max(last, h)
+			}
+		}
+	}
+	for _, runs := range c.compact {
+		for _, r := range runs {
+			if r.cell.delivers() {
+				first, last = min(first, r.start), max(last, r.end()-1)
 			}
 		}
 	}
@@ -415,60 +561,81 @@ func nonNilStrings(s []string) []string {
 	return s
 }
 
-// rows builds an account's coverage rows over [lo, hi) for every region it
-// delivers from or must log, sorted by region and hour.
-func (c *coverage) rows(a *Account, lo, hi int64) []CoverageHour {
+// rows builds an account's coverage runs over [lo, hi) for every region
+// it delivers from or must log, sorted by region and start: the hours
+// coverage knows nothing of are missing.
+func (c *coverage) rows(a *Account, lo, hi int64) []CoverageRun {
 	regions := slices.Concat(a.RegionsDelivering, a.RegionsExpected)
 	slices.Sort(regions)
 	regions = slices.Compact(regions)
-	rows := make([]CoverageHour, 0, len(regions)*int(hi-lo))
+	var rows []CoverageRun
 	for _, region := range regions {
 		expected := slices.Contains(a.RegionsExpected, region)
-		for h := lo; h < hi; h++ {
-			cell := c.peek(a.Account, region, h)
-			row := CoverageHour{
-				Account:        a.Account,
-				OrgID:          a.OrgID,
-				Region:         region,
-				Hour:           hourTime(h),
-				Expected:       expected,
-				LogFiles:       int(cell.logFiles),
-				Records:        int(cell.records),
-				Digests:        int(cell.digests),
-				ListedLogFiles: int(cell.listed),
+		first := len(rows)
+		add := func(start, n int64, cell hourCell) {
+			status, proof, digests := cell.status(), cell.emptyProof(), cell.digests > 0
+			if last := len(rows) - 1; last >= first {
+				r := &rows[last]
+				if r.Status == status && r.DigestEmptyProof == proof && (r.Digests > 0) == digests {
+					r.Hours += int(n)
+					r.End = hourTime(start + n)
+					r.LogFiles += int(cell.logFiles) * int(n)
+					r.Records += int(cell.records) * int(n)
+					r.Digests += int(cell.digests) * int(n)
+					r.ListedLogFiles += int(cell.listed) * int(n)
+					return
+				}
 			}
-			row.DigestEmptyProof = cell.minutes == allMinutes && cell.listed == 0 && cell.logFiles == 0
-			switch {
-			case cell.logFiles > 0:
-				row.Status = CoverageDelivered
-			case cell.listed > 0:
-				row.Status = CoverageAbsent
-			case cell.digests > 0:
-				row.Status = CoverageQuiet
-			default:
-				row.Status = CoverageMissing
+			rows = append(rows, CoverageRun{
+				Account:          a.Account,
+				OrgID:            a.OrgID,
+				Region:           region,
+				Start:            hourTime(start),
+				End:              hourTime(start + n),
+				Hours:            int(n),
+				Expected:         expected,
+				LogFiles:         int(cell.logFiles) * int(n),
+				Records:          int(cell.records) * int(n),
+				Digests:          int(cell.digests) * int(n),
+				ListedLogFiles:   int(cell.listed) * int(n),
+				DigestEmptyProof: proof,
+				Status:           status,
+			})
+		}
+		at := lo
+		for _, r := range c.regionRuns(a.Account, region) {
+			from, to := max(r.start, lo), min(r.end(), hi)
+			if from >= to {
+				continue
 			}
-			rows = append(rows, row)
+			if at < from {
+				add(at, from-at, hourCell{})
+			}
+			add(from, to-from, r.cell)
+			at = to
+		}
+		if at < hi {
+			add(at, hi-at, hourCell{})
 		}
 	}
 	return rows
 }
 
-// covered reports whether a coverage row shows delivery: a log file, or a
-// digest.
-func covered(row *CoverageHour) bool { return row.Status != CoverageMissing }
+// covered reports whether a coverage run shows delivery: log files, or
+// digests.
+func covered(row *CoverageRun) bool { return row.Status != CoverageMissing }
 
-// coveragePercent is the share of an account's expected region-hours with
-// a log file or a digest, to one decimal.
-func coveragePercent(rows []CoverageHour) float64 {
+// coveragePercent is the share of an account's expected region-hours
+// with a log file or a digest, to one decimal.
+func coveragePercent(rows []CoverageRun) float64 {
 	total, ok := 0, 0
 	for i := range rows {
 		if !rows[i].Expected {
 			continue
 		}
-		total++
+		total += rows[i].Hours
 		if covered(&rows[i]) {
-			ok++
+			ok += rows[i].Hours
 		}
 	}
 	if total == 0 {
@@ -481,7 +648,7 @@ func coveragePercent(rows []CoverageHour) float64 {
 // that have a log file or a digest, and false when the account has no
 // coverage rows.
 func (r *Result) CoveragePercent(account string) (float64, bool) {
-	i, found := slices.BinarySearchFunc(r.Coverage, account, func(row CoverageHour, acct string) int {
+	i, found := slices.BinarySearchFunc(r.Coverage, account, func(row CoverageRun, acct string) int {
 		return cmp.Compare(row.Account, acct)
 	})
 	if !found {
@@ -498,24 +665,6 @@ func (r *Result) CoveragePercent(account string) (float64, bool) {
 type hourRun struct{ start, end int64 }
 
 func (r hourRun) hours() int64 { return r.end - r.start }
-
-// silentRuns returns the runs of hours in [lo, hi) for which silent is
-// true.
-func silentRuns(lo, hi int64, silent func(h int64) bool) []hourRun {
-	var runs []hourRun
-	for h := lo; h < hi; {
-		if !silent(h) {
-			h++
-			continue
-		}
-		s := h
-		for h < hi && silent(h) {
-			h++
-		}
-		runs = append(runs, hourRun{s, h})
-	}
-	return runs
-}
 
 // gapWorthReporting applies the thresholds: withDigests says whether
 // digests were delivered (so that every hour should have one); logShare
@@ -555,8 +704,8 @@ type gapCluster struct {
 // gaps finds an account's delivery gaps: in each region that delivers, the
 // runs of hours with neither log file nor digest that pass the thresholds,
 // gathered into one finding per cluster of runs that overlap in time.
-func (c *coverage) gaps(a *Account, rows []CoverageHour, lo, hi int64, percent float64) []Finding {
-	byRegion := map[string][]CoverageHour{}
+func (c *coverage) gaps(a *Account, rows []CoverageRun, lo, hi int64, percent float64) []Finding {
+	byRegion := map[string][]CoverageRun{}
 	for _, row := range rows {
 		if slices.Contains(a.RegionsDelivering, row.Region) {
 			byRegion[row.Region] = append(byRegion[row.Region], row)
@@ -565,10 +714,21 @@ func (c *coverage) gaps(a *Account, rows []CoverageHour, lo, hi int64, percent f
 	regions := sortedKeys(byRegion)
 	var runs []regionRun
 	for _, region := range regions {
-		hours := byRegion[region]
 		withDigests := c.digests[acctRegion{a.Account, region}]
-		share := logShareOf(lo, hi, func(h int64) bool { return hours[h-lo].LogFiles > 0 })
-		for _, run := range silentRuns(lo, hi, func(h int64) bool { return !covered(&hours[h-lo]) }) {
+		delivered := 0
+		for _, row := range byRegion[region] {
+			if row.Status == CoverageDelivered {
+				delivered += row.Hours
+			}
+		}
+		share := float64(delivered) / float64(hi-lo)
+		for _, row := range byRegion[region] {
+			// Runs of one status are maximal: a missing run is the whole
+			// silence.
+			if covered(&row) {
+				continue
+			}
+			run := hourRun{hourOf(row.Start), hourOf(row.End)}
 			if gapWorthReporting(run, lo, hi, withDigests, share) {
 				runs = append(runs, regionRun{region, run, withDigests})
 			}
@@ -597,16 +757,6 @@ func (c *coverage) gaps(a *Account, rows []CoverageHour, lo, hi int64, percent f
 		out = append(out, c.gapFinding(a, cl, len(regions), lo, hi, percent))
 	}
 	return out
-}
-
-func logShareOf(lo, hi int64, delivered func(h int64) bool) float64 {
-	n := 0
-	for h := lo; h < hi; h++ {
-		if delivered(h) {
-			n++
-		}
-	}
-	return float64(n) / float64(hi-lo)
 }
 
 func (c *coverage) gapFinding(a *Account, cl *gapCluster, delivering int, lo, hi int64, percent float64) Finding {
@@ -833,4 +983,16 @@ func (c *coverage) notLogged(a *Account, percent float64, from, to time.Time) []
 		})
 	}
 	return out
+}
+
+// peekAdd is hour h's cell of k held by day, plus cell.
+func (c *coverage) peekAdd(k acctRegion, h int64, cell hourCell) hourCell {
+	day := h / 24
+	if h%24 < 0 {
+		day--
+	}
+	if d := c.days[cellDay{k.account, k.region, day}]; d != nil {
+		return d[h-day*24].add(cell)
+	}
+	return cell
 }

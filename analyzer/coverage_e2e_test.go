@@ -286,31 +286,62 @@ func checkCoverageRows(t *testing.T, res *analyzer.Result, truth *simulate.Truth
 		if a.Region != b.Region {
 			return a.Region < b.Region
 		}
-		return a.Hour.Before(b.Hour)
+		return a.Start.Before(b.Start)
 	}) {
-		t.Error("coverage rows are not sorted by account, region, hour")
+		t.Error("coverage runs are not sorted by account, region, start")
 	}
-	// With a window, one row per hour of it; without, the hours the
-	// archive has data for, the same for every account.
-	hours := int(window.End.Sub(window.Start).Hours())
-	if window.Start.IsZero() {
-		first, last := res.Coverage[0].Hour, res.Coverage[0].Hour
-		for _, row := range res.Coverage {
-			first, last = minTime(first, row.Hour), maxTime(last, row.Hour)
-		}
-		hours = int(last.Sub(first).Hours()) + 1
-		if want := int(time.Duration(truth.Config.Days) * 24); hours < want {
-			t.Errorf("coverage rows span %d hours, the archive %d", hours, want)
-		}
-	}
-	perAccount := map[string]int{}
+	// Each account × region's runs tile the same hours without a hole or
+	// an overlap: with a window, every hour of it; without, the hours the
+	// archive has data for. Neighbouring runs differ in status.
+	first, last := res.Coverage[0].Start, res.Coverage[0].End
 	for _, row := range res.Coverage {
-		perAccount[row.Account]++
+		first, last = minTime(first, row.Start), maxTime(last, row.End)
+	}
+	if !window.Start.IsZero() && (!first.Equal(window.Start) || !last.Equal(window.End)) {
+		t.Errorf("coverage runs span %s to %s, the window %s to %s", first, last, window.Start, window.End)
+	}
+	if want := time.Duration(truth.Config.Days) * 24 * time.Hour; window.Start.IsZero() && last.Sub(first) < want {
+		t.Errorf("coverage runs span %s, the archive %s", last.Sub(first), want)
+	}
+	type pair struct{ account, region string }
+	hoursOf := map[pair]int{}
+	for i, row := range res.Coverage {
+		k := pair{row.Account, row.Region}
+		if row.Hours < 1 || !row.End.Equal(row.Start.Add(time.Duration(row.Hours)*time.Hour)) {
+			t.Errorf("%s/%s: run of %d hours from %s to %s", row.Account, row.Region, row.Hours, row.Start, row.End)
+		}
+		if hoursOf[k] == 0 && !row.Start.Equal(first) {
+			t.Errorf("%s/%s: first run starts %s, not %s", row.Account, row.Region, row.Start, first)
+		}
+		if i > 0 {
+			prev := res.Coverage[i-1]
+			if (pair{prev.Account, prev.Region}) == k {
+				if !prev.End.Equal(row.Start) {
+					t.Errorf("%s/%s: run ends %s, the next starts %s", row.Account, row.Region, prev.End, row.Start)
+				}
+				if prev.Status == row.Status && prev.DigestEmptyProof == row.DigestEmptyProof && (prev.Digests > 0) == (row.Digests > 0) {
+					t.Errorf("%s/%s: two neighbouring runs of status %s at %s", row.Account, row.Region, row.Status, row.Start)
+				}
+			}
+		}
+		hoursOf[k] += row.Hours
+	}
+	hours := int(last.Sub(first).Hours())
+	for k, n := range hoursOf {
+		if n != hours {
+			t.Errorf("%s/%s: runs cover %d hours, want %d", k.account, k.region, n, hours)
+		}
 	}
 	for _, acct := range res.Accounts {
 		regions := len(slices.Compact(slices.Sorted(slices.Values(slices.Concat(acct.RegionsDelivering, acct.RegionsExpected)))))
-		if got := perAccount[acct.Account]; got != regions*hours {
-			t.Errorf("account %s: %d coverage rows, want %d regions × %d hours", acct.Account, got, regions, hours)
+		got := 0
+		for k := range hoursOf {
+			if k.account == acct.Account {
+				got++
+			}
+		}
+		if got != regions {
+			t.Errorf("account %s: coverage for %d regions, want %d", acct.Account, got, regions)
 		}
 		if p, ok := res.CoveragePercent(acct.Account); !ok || p <= 0 || p > 100 {
 			t.Errorf("account %s: coverage %v%%", acct.Account, p)
@@ -321,8 +352,8 @@ func checkCoverageRows(t *testing.T, res *analyzer.Result, truth *simulate.Truth
 			gs, _ := time.Parse(time.RFC3339, gap.Start)
 			ge, _ := time.Parse(time.RFC3339, gap.End)
 			for _, row := range res.Coverage {
-				if row.Account == chain.Account && row.Region == chain.Region && !row.Hour.Before(gs) && row.Hour.Before(ge) && row.Status != analyzer.CoverageMissing {
-					t.Errorf("%s/%s %s: status %s inside a planted gap", row.Account, row.Region, row.Hour, row.Status)
+				if row.Account == chain.Account && row.Region == chain.Region && row.Start.Before(ge) && row.End.After(gs) && row.Status != analyzer.CoverageMissing {
+					t.Errorf("%s/%s %s–%s: status %s inside a planted gap", row.Account, row.Region, row.Start, row.End, row.Status)
 				}
 			}
 		}

@@ -174,30 +174,31 @@ func TestCoverageRows(t *testing.T) {
 	res := a.run(Config{Window: covWindow(0, 3), ExpectRegions: []string{"us-east-1", "eu-west-1", "sa-east-1"}}, nil)
 
 	type row struct {
-		region                           string
-		hour, logs, records, digs, listd int
-		proof                            bool
-		status                           string
+		region                                  string
+		hour, hours, logs, records, digs, listd int
+		proof                                   bool
+		status                                  string
 	}
+	// Runs of one status: counts are the sums over the run's hours.
 	want := []row{
-		{"eu-west-1", 0, 0, 0, 2, 0, true, CoverageQuiet},
-		{"eu-west-1", 1, 0, 0, 2, 0, true, CoverageQuiet},
+		{"eu-west-1", 0, 2, 0, 0, 4, 0, true, CoverageQuiet},
 		// The last hourly digest ends at 02:17:28, the extra one covers
 		// 02:50 to 03:10 and lists a file that is not there.
-		{"eu-west-1", 2, 0, 0, 2, 1, false, CoverageAbsent},
-		{"sa-east-1", 0, 0, 0, 0, 0, false, CoverageMissing},
-		{"sa-east-1", 1, 0, 0, 0, 0, false, CoverageMissing},
-		{"sa-east-1", 2, 0, 0, 0, 0, false, CoverageMissing},
-		{"us-east-1", 0, 1, 1, 2, 1, false, CoverageDelivered},
-		{"us-east-1", 1, 0, 1, 2, 0, true, CoverageQuiet},
-		{"us-east-1", 2, 1, 1, 2, 1, false, CoverageDelivered},
+		{"eu-west-1", 2, 1, 0, 0, 2, 1, false, CoverageAbsent},
+		{"sa-east-1", 0, 3, 0, 0, 0, 0, false, CoverageMissing},
+		{"us-east-1", 0, 1, 1, 1, 2, 1, false, CoverageDelivered},
+		{"us-east-1", 1, 1, 0, 1, 2, 0, true, CoverageQuiet},
+		{"us-east-1", 2, 1, 1, 1, 2, 1, false, CoverageDelivered},
 	}
 	var got []row
 	for _, c := range res.Coverage {
 		if c.Account != covAcctA || !c.Expected {
 			t.Errorf("row %+v: want account %s, expected", c, covAcctA)
 		}
-		got = append(got, row{c.Region, int(c.Hour.Sub(covT0).Hours()), c.LogFiles, c.Records, c.Digests, c.ListedLogFiles, c.DigestEmptyProof, c.Status})
+		if c.End.Sub(c.Start) != time.Duration(c.Hours)*time.Hour {
+			t.Errorf("row %+v: %d hours from %s to %s", c, c.Hours, c.Start, c.End)
+		}
+		got = append(got, row{c.Region, int(c.Start.Sub(covT0).Hours()), c.Hours, c.LogFiles, c.Records, c.Digests, c.ListedLogFiles, c.DigestEmptyProof, c.Status})
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("coverage rows:\n got %+v\nwant %+v", got, want)

@@ -561,6 +561,16 @@ func (in *integrity) eachDigest(yield func(any)) {
 
 func (c *coverage) save(st *stateFile) {
 	cs := &st.Coverage
+	// The state keeps cells by day: regions compacted at the end of
+	// their scope (not done when keeping state) are laid out again.
+	for _, k := range sortedAcctRegions(c.compact) {
+		for _, r := range c.compact[k] {
+			for h := r.start; h < r.end(); h++ {
+				*c.cell(k.account, k.region, h) = c.peekAdd(k, h, r.cell)
+			}
+		}
+		delete(c.compact, k)
+	}
 	days := make([]cellDay, 0, len(c.days))
 	for k := range c.days {
 		days = append(days, k)
@@ -1054,6 +1064,8 @@ func (c *coverage) load(st *stateFile) error {
 			d[i] = hourCell{logFiles: int32(h[0]), records: int32(h[1]), digests: int32(h[2]), listed: int32(h[3]), minutes: uint64(h[4])}
 		}
 		c.days[k] = d
+		ar := acctRegion{s.Account, s.Region}
+		c.regionDays[ar] = append(c.regionDays[ar], s.Day)
 	}
 	for _, s := range cs.Seen {
 		if c.seen[s.Account] == nil {

@@ -7,43 +7,53 @@ import (
 	"github.com/trailcover/trailcover/analyzer"
 )
 
-// CoverageRow is one row of coverage.parquet: one account × region × hour.
+// CoverageRow is one row of coverage.parquet: a run of consecutive hours
+// of one account × region with one status, so that the table grows with
+// how often delivery changes, not with the hours spanned.
 type CoverageRow struct {
 	AccountID string  `parquet:"account_id,dict"`
 	OrgID     *string `parquet:"org_id,optional,dict"`
 	Region    string  `parquet:"region,dict"`
-	// Hour is the start of the hour, UTC.
-	Hour time.Time `parquet:"hour,timestamp(microsecond)"`
+	// Start and End bound the run, [start, end), whole hours UTC; Hours
+	// is their number.
+	Start time.Time `parquet:"start,timestamp(microsecond)"`
+	End   time.Time `parquet:"end,timestamp(microsecond)"`
+	Hours int32     `parquet:"hours"`
 	// Status is delivered, quiet, absent or missing.
 	Status string `parquet:"status,dict"`
 	// Expected marks a region the account must log.
 	Expected bool `parquet:"expected"`
-	// LogFiles counts log files by the delivery slot in their names;
-	// Records counts events by eventTime.
-	LogFiles int32 `parquet:"log_files"`
-	Records  int32 `parquet:"records"`
-	Digests  int32 `parquet:"digests"`
-	// ListedLogFiles counts the hour's log files that digests list.
-	ListedLogFiles int32 `parquet:"listed_log_files"`
-	// DigestEmptyProof: digests cover the whole hour and list no log file.
+	// The counts are sums over the run's hours. LogFiles counts log files
+	// by the delivery slot in their names; Records counts events by
+	// eventTime; Digests, for each hour, the digests whose window overlaps
+	// it.
+	LogFiles int64 `parquet:"log_files"`
+	Records  int64 `parquet:"records"`
+	Digests  int64 `parquet:"digests"`
+	// ListedLogFiles counts the run's log files that digests list.
+	ListedLogFiles int64 `parquet:"listed_log_files"`
+	// DigestEmptyProof: in every hour of the run, digests cover the whole
+	// hour and list no log file.
 	DigestEmptyProof bool `parquet:"digest_empty_proof"`
 }
 
-// WriteCoverage writes coverage.parquet, one row per account × region ×
-// hour in the order given (the analysis sorts them).
-func WriteCoverage(w io.Writer, rows []analyzer.CoverageHour) error {
-	return writeTable(w, "coverage", rows, func(r *analyzer.CoverageHour) (CoverageRow, error) {
+// WriteCoverage writes coverage.parquet, one row per run in the order
+// given (the analysis sorts them by account, region and start).
+func WriteCoverage(w io.Writer, rows []analyzer.CoverageRun) error {
+	return writeTable(w, "coverage", rows, func(r *analyzer.CoverageRun) (CoverageRow, error) {
 		return CoverageRow{
 			AccountID:        validUTF8(r.Account),
 			OrgID:            optString(validUTF8(r.OrgID)),
 			Region:           validUTF8(r.Region),
-			Hour:             r.Hour.UTC(),
+			Start:            r.Start.UTC(),
+			End:              r.End.UTC(),
+			Hours:            clamp32(r.Hours),
 			Status:           r.Status,
 			Expected:         r.Expected,
-			LogFiles:         clamp32(r.LogFiles),
-			Records:          clamp32(r.Records),
-			Digests:          clamp32(r.Digests),
-			ListedLogFiles:   clamp32(r.ListedLogFiles),
+			LogFiles:         int64(r.LogFiles),
+			Records:          int64(r.Records),
+			Digests:          int64(r.Digests),
+			ListedLogFiles:   int64(r.ListedLogFiles),
 			DigestEmptyProof: r.DigestEmptyProof,
 		}, nil
 	})

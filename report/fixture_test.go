@@ -176,13 +176,23 @@ func fixtureResult(p payloads) *analyzer.Result {
 // fixtureCoverage is three days of hours: steady delivery with a gap, an
 // absent hour, quiet hours, a region never delivering and a region
 // without digests.
-func fixtureCoverage(p payloads, acct1, acct2 string) []analyzer.CoverageHour {
-	var rows []analyzer.CoverageHour
+func fixtureCoverage(p payloads, acct1, acct2 string) []analyzer.CoverageRun {
+	var rows []analyzer.CoverageRun
 	add := func(acct, region string, expected bool, status func(h int) (string, int, int)) {
+		first := len(rows)
 		for h := range 72 {
 			st, logs, digests := status(h)
-			rows = append(rows, analyzer.CoverageHour{
-				Account: acct, OrgID: "o-abc123def4", Region: region, Hour: fixtureStart.Add(time.Duration(h) * time.Hour),
+			at := fixtureStart.Add(time.Duration(h) * time.Hour)
+			// Hours of one status join the run before them, as the
+			// analysis builds runs.
+			if n := len(rows) - 1; n >= first && rows[n].Status == st && (rows[n].Digests > 0) == (digests > 0) {
+				r := &rows[n]
+				r.End, r.Hours = at.Add(time.Hour), r.Hours+1
+				r.LogFiles, r.Digests, r.Records, r.ListedLogFiles = r.LogFiles+logs, r.Digests+digests, r.Records+logs*40, r.ListedLogFiles+logs
+				continue
+			}
+			rows = append(rows, analyzer.CoverageRun{
+				Account: acct, OrgID: "o-abc123def4", Region: region, Start: at, End: at.Add(time.Hour), Hours: 1,
 				Expected: expected, Status: st, LogFiles: logs, Digests: digests, Records: logs * 40, ListedLogFiles: logs,
 				DigestEmptyProof: st == analyzer.CoverageQuiet,
 			})

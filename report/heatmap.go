@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -35,14 +36,16 @@ func (s cellStatus) String() string {
 		"listed log files absent", "delivery gap", "region not logged"}[s]
 }
 
-// hourCell is one coverage hour as the heatmap needs it.
+// hourCell is a run of coverage hours with one status, as the heatmap
+// needs it: Hours hours from Start.
 type hourCell struct {
 	Account, Region string
-	Hour            time.Time
+	Start           time.Time
+	Hours           int
 	Status          cellStatus
-	LogFiles        int
-	DigestFiles     int
 }
+
+func (c hourCell) end() time.Time { return c.Start.Add(time.Duration(c.Hours) * time.Hour) }
 
 // heatmap is an inline SVG: one row per account × region, one column per
 // bucket of time; runs of equal buckets are drawn as one rectangle so the
@@ -126,16 +129,16 @@ func newHeatmap(cells []hourCell, start, end time.Time) heatmap {
 		h.Empty = true
 		return h
 	}
-	first, last := cells[0].Hour, cells[0].Hour
+	first, last := cells[0].Start, cells[0].end()
 	for _, c := range cells {
-		first = minTime(first, c.Hour)
-		last = maxTime(last, c.Hour)
+		first = minTime(first, c.Start)
+		last = maxTime(last, c.end())
 	}
 	if start.IsZero() {
 		start = first
 	}
 	if end.IsZero() {
-		end = last.Add(time.Hour)
+		end = last
 	}
 	start = start.UTC().Truncate(time.Hour)
 	if !end.After(start) {
@@ -164,14 +167,14 @@ func newHeatmap(cells []hourCell, start, end time.Time) heatmap {
 
 	type rowKey struct{ account, region string }
 	type agg struct {
-		status      cellStatus
-		hours       int
-		bad         int
-		logs, diges int
+		status cellStatus
+		// hours counts the bucket's hours by status.
+		hours [cellNotLogged + 1]int
 	}
 	grid := map[rowKey][]agg{}
 	for _, c := range cells {
-		if c.Hour.Before(start) || !c.Hour.Before(end) {
+		from, to := maxTime(c.Start, start), minTime(c.end(), end)
+		if !to.After(from) {
 			continue
 		}
 		k := rowKey{c.Account, c.Region}
@@ -180,14 +183,15 @@ func newHeatmap(cells []hourCell, start, end time.Time) heatmap {
 			row = make([]agg, columns)
 			grid[k] = row
 		}
-		a := &row[int(c.Hour.Sub(start)/bucket.d)]
-		a.status = max(a.status, c.Status)
-		a.hours++
-		if c.Status == cellSilent || c.Status >= cellGap {
-			a.bad++
+		// The run's hours, column by column.
+		for at := from; at.Before(to); {
+			j := int(at.Sub(start) / bucket.d)
+			next := minTime(start.Add(time.Duration(j+1)*bucket.d), to)
+			a := &row[j]
+			a.status = max(a.status, c.Status)
+			a.hours[c.Status] += int(next.Sub(at).Round(time.Hour) / time.Hour)
+			at = next
 		}
-		a.logs += c.LogFiles
-		a.diges += c.DigestFiles
 	}
 	keys := make([]rowKey, 0, len(grid))
 	for k := range grid {
@@ -222,21 +226,28 @@ func newHeatmap(cells []hourCell, start, end time.Time) heatmap {
 			a := aggs[j]
 			from := start.Add(time.Duration(j) * bucket.d)
 			to := minTime(start.Add(time.Duration(j+n)*bucket.d), end)
-			hours, bad, logs, digests := 0, 0, 0, 0
+			var hours [cellNotLogged + 1]int
 			for _, x := range aggs[j : j+n] {
-				hours += x.hours
-				bad += x.bad
-				logs += x.logs
-				digests += x.diges
+				for st, v := range x.hours {
+					hours[st] += v
+				}
 			}
 			title := fmt.Sprintf("%s %s, %s – %s: %s", k.account, k.region,
 				from.Format("2006-01-02 15:04"), to.Format("2006-01-02 15:04"), a.status)
 			if a.status != cellNone {
-				title += fmt.Sprintf(" (%d log files, %d digests", logs, digests)
-				if bad > 0 {
-					title += fmt.Sprintf(", %d of %d hours with neither log file nor digest", bad, hours)
+				// What the hours were, worst first.
+				var parts []string
+				total := 0
+				for st := cellNotLogged; st > cellNone; st-- {
+					if hours[st] > 0 {
+						parts = append(parts, fmt.Sprintf("%d h %s", hours[st], st))
+						total += hours[st]
+					}
 				}
-				title += ")"
+				if hours[a.status] == total {
+					parts = []string{fmt.Sprintf("%d h", total)}
+				}
+				title += " (" + strings.Join(parts, ", ") + ")"
 			}
 			h.Runs = append(h.Runs, heatRun{
 				X: x0 + j*colWidth, Y: y + 1, W: n * colWidth, H: heatCellHeight - 2,

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -359,7 +360,7 @@ func scalarText(x any) string {
 	return validUTF8(strings.TrimSuffix(b.String(), "\n"))
 }
 
-// coverageCells turns the analysis's coverage hours into heatmap cells.
+// coverageCells turns the analysis's coverage runs into heatmap cells.
 // An hour with nothing delivered is a gap where a delivery-gap finding
 // says so, "region not logged" in a missing region, and merely silent
 // elsewhere: without digests, a quiet hour and a lost one look alike.
@@ -403,18 +404,13 @@ func coverageCells(res *analyzer.Result) []hourCell {
 			missing[acctRegion{a.Account, r}] = true
 		}
 	}
-	inGap := func(k acctRegion, t time.Time) bool {
-		for _, s := range gaps[k] {
-			if !t.Before(s.start) && t.Before(s.end) {
-				return true
-			}
-		}
-		return false
+	for _, spans := range gaps {
+		slices.SortFunc(spans, func(a, b span) int { return a.start.Compare(b.start) })
 	}
 	cells := make([]hourCell, 0, len(res.Coverage))
 	for _, r := range res.Coverage {
 		k := acctRegion{r.Account, r.Region}
-		c := hourCell{Account: r.Account, Region: r.Region, Hour: r.Hour.UTC(), LogFiles: r.LogFiles, DigestFiles: r.Digests}
+		c := hourCell{Account: r.Account, Region: r.Region, Start: r.Start.UTC(), Hours: r.Hours}
 		switch r.Status {
 		case analyzer.CoverageDelivered:
 			c.Status = cellLogsOnly
@@ -426,14 +422,30 @@ func coverageCells(res *analyzer.Result) []hourCell {
 		case analyzer.CoverageAbsent:
 			c.Status = cellAbsent
 		default:
-			switch {
-			case inGap(k, c.Hour):
-				c.Status = cellGap
-			case missing[k]:
-				c.Status = cellNotLogged
-			default:
-				c.Status = cellSilent
+			// A run with nothing delivered is a gap in the hours a
+			// delivery-gap finding names, and otherwise not logged or
+			// silent: it is cut at the findings' bounds.
+			other := cellSilent
+			if missing[k] {
+				other = cellNotLogged
 			}
+			at, end := c.Start, r.End.UTC()
+			piece := func(from, to time.Time, st cellStatus) {
+				if to.After(from) {
+					cells = append(cells, hourCell{Account: r.Account, Region: r.Region, Start: from, Hours: int(to.Sub(from) / time.Hour), Status: st})
+				}
+			}
+			for _, g := range gaps[k] {
+				from, to := maxTime(g.start, at), minTime(g.end, end)
+				if !to.After(from) {
+					continue
+				}
+				piece(at, from, other)
+				piece(from, to, cellGap)
+				at = to
+			}
+			piece(at, end, other)
+			continue
 		}
 		cells = append(cells, c)
 	}

@@ -226,8 +226,8 @@ func TestCoverageRoundTrip(t *testing.T) {
 	}
 	for i, c := range cov {
 		r := rows[i]
-		if r.AccountID != c.Account || deref(r.OrgID) != c.OrgID || r.Region != c.Region || !r.Hour.Equal(c.Hour) ||
-			r.Status != c.Status || r.Expected != c.Expected || int(r.LogFiles) != c.LogFiles || int(r.Records) != c.Records ||
+		if r.AccountID != c.Account || deref(r.OrgID) != c.OrgID || r.Region != c.Region || !r.Start.Equal(c.Start) ||
+			!r.End.Equal(c.End) || int(r.Hours) != c.Hours || r.Status != c.Status || r.Expected != c.Expected || int(r.LogFiles) != c.LogFiles || int(r.Records) != c.Records ||
 			int(r.Digests) != c.Digests || int(r.ListedLogFiles) != c.ListedLogFiles || r.DigestEmptyProof != c.DigestEmptyProof {
 			t.Fatalf("row %d: got %+v, want %+v", i, r, c)
 		}
@@ -381,7 +381,7 @@ func TestHeatmapBucketsLongWindows(t *testing.T) {
 			if h.Hour()%7 == 0 {
 				st = cellGap
 			}
-			cells = append(cells, hourCell{Account: "111122223333", Region: "us-east-1", Hour: h, Status: st})
+			cells = append(cells, hourCell{Account: "111122223333", Region: "us-east-1", Start: h, Hours: 1, Status: st})
 		}
 		hm := newHeatmap(cells, start, end)
 		if hm.Bucket != tc.wantBucket {
