@@ -30,6 +30,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&cfg.Days, "days", simulate.DefaultDays, "number of days")
 	start := fs.String("start", simulate.DefaultStart().Format(time.DateOnly), "first day, YYYY-MM-DD")
 	fs.IntVar(&cfg.EventsPerHour, "events-per-hour", simulate.DefaultEventsPerHour, "mean regional events per hour per account and region (negative: none)")
+	fs.IntVar(&cfg.EventsPerDay, "events-per-day", 0, "instead of --events-per-hour, mean regional events per day per account and region: a sparse archive of a few files a day")
+	fs.BoolVar(&cfg.NoDigests, "no-digests", false, "write no digests (log file validation off): with --events-per-day, objects follow the records whatever the span")
 	trail := fs.String("trail", "", "trail name (default "+simulate.DefaultTrailName+", or "+simulate.DefaultOrgTrailName+" with --org)")
 	home := fs.String("home-region", "us-east-1", "home region of the trail")
 	fs.IntVar(&cfg.GzipLevel, "gzip-level", simulate.DefaultGzipLevel, "gzip level 1-9 of every object (1 is fastest)")

@@ -45,6 +45,14 @@ type Config struct {
 	// account and active region; us-east-1 gets global-service events at a
 	// third of that rate on top. Negative: no regular traffic at all.
 	EventsPerHour int `json:"events_per_hour"`
+	// EventsPerDay, when set, replaces EventsPerHour with a mean of that
+	// many regional events a day in each account and active region: the
+	// sparse shape of an organization's quiet regions, a few files a day.
+	EventsPerDay int `json:"events_per_day,omitempty"`
+	// NoDigests writes no digest at all, as trails with log file
+	// validation off deliver: with EventsPerDay, an archive whose object
+	// count follows its records, whatever its span.
+	NoDigests bool `json:"no_digests,omitempty"`
 	// Trails say which trail logs which account.
 	Trails []Trail `json:"trails"`
 	// Scenarios plant what an analyzer must find. Normalize fills in every
@@ -170,6 +178,23 @@ func (c *Config) Normalize() error {
 	}
 	if c.Days < 0 || c.Days > maxDays {
 		return fmt.Errorf("days %d: want 1 to %d", c.Days, maxDays)
+	}
+	if c.EventsPerDay < 0 || c.EventsPerDay > maxEventsPerHour {
+		return fmt.Errorf("events per day %d: want 0 to %d", c.EventsPerDay, maxEventsPerHour)
+	}
+	if c.NoDigests {
+		for _, sc := range c.Scenarios {
+			switch sc.Name {
+			case ScenarioRegionNotLogged, ScenarioDeliveryGap, ScenarioLoggingStopped, ScenarioCryptoMining, ScenarioSnapshotExfil,
+				ScenarioDeniedAttempts, ScenarioGlobalEventsOff, ScenarioDuplicateEvents, ScenarioNoiseObjects:
+			default:
+				return fmt.Errorf("scenario %s needs digests: not with no digests", sc.Name)
+			}
+		}
+	}
+	if c.EventsPerDay > 0 {
+		// The daily rate rules; EventsPerHour only says traffic is on.
+		c.EventsPerHour = max(1, c.EventsPerDay/24)
 	}
 	if c.EventsPerHour == 0 {
 		c.EventsPerHour = DefaultEventsPerHour

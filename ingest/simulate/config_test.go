@@ -124,3 +124,40 @@ func TestReadScenarios(t *testing.T) {
 		}
 	}
 }
+
+// TestSparseShape: --events-per-day with --no-digests makes a few log
+// files a day per account × region and no digest, and the truth counts
+// nothing as unlisted.
+func TestSparseShape(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{Seed: 4, AccountCount: 1, Regions: []string{"us-east-1", "eu-west-1"}, EnabledRegions: []string{"us-east-1", "eu-west-1"},
+		Days: 60, EventsPerDay: 3, NoDigests: true, Keys: testKeys(4)}
+	truth, err := Generate(t.Context(), cfg, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := readArchive(t, dir)
+	if len(a.digests) != 0 {
+		t.Errorf("%d digests written with NoDigests", len(a.digests))
+	}
+	perRegion := map[string]int{}
+	for _, l := range a.logs {
+		perRegion[l.loc.Region]++
+	}
+	for _, region := range cfg.Regions {
+		// us-east-1 also gets global-service events, a third more.
+		if n := perRegion[region]; n < 60 || n > 60*8 {
+			t.Errorf("%s: %d log files in 60 days at 3 events a day", region, n)
+		}
+	}
+	for _, c := range truth.Chains {
+		if c.DigestsWritten != 0 || c.LogsUnlisted != 0 || c.LogsListed != 0 {
+			t.Errorf("%s: truth %d digests, %d listed, %d unlisted; want none", c.Region, c.DigestsWritten, c.LogsListed, c.LogsUnlisted)
+		}
+	}
+	bad := cfg
+	bad.Scenarios = []Scenario{{Name: ScenarioDigestDeleted}}
+	if err := bad.Normalize(); err == nil {
+		t.Error("a digest scenario accepted without digests")
+	}
+}

@@ -84,6 +84,8 @@ func (g *generator) truth(byChain [][]*dayResult, chains []*chainResult, noise [
 		outcomes = append(outcomes, res.outcomes...)
 		for k := range onDisk {
 			switch {
+			case g.cfg.NoDigests:
+				// Without digests nothing is listed or unlisted.
 			case res.onDiskListed[k]:
 			case res.deletedListed[k]:
 				ct.LogsOnlyInDeletedDigests++

@@ -118,6 +118,9 @@ func (g *generator) logDay(ctx context.Context, fw *fileWriter, c *chainPlan, da
 	w := newWorld(g.cfg.Seed, c.acct.id, c.region, g.cfg.Accounts)
 	d := &dayWorker{fw: fw, c: c, gen: newRecordGen(r, w, p.regional, p.global), res: res, ops: ops}
 	eph := float64(g.cfg.EventsPerHour)
+	if g.cfg.EventsPerDay > 0 {
+		eph = float64(g.cfg.EventsPerDay) / 24
+	}
 	next := firstPlanted
 	for k := 1; k <= slotsPerDay; k++ {
 		if k%48 == 0 {

@@ -1,0 +1,135 @@
+package analyzer
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/trailcover/trailcover/ingest"
+)
+
+// TestCoverageSparseSpan: three years of an account's 17 regions, a log
+// file every few days in each (no digests: validation off). What
+// coverage holds once each region's scope has ended, and the runs it
+// reports, follow the files, not the 26,000 hours spanned; and the result
+// is the one an analysis that never ends a scope gives.
+func TestCoverageSparseSpan(t *testing.T) {
+	regions := []string{
+		"ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
+		"ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2", "eu-west-3", "sa-east-1",
+		"us-east-1", "us-east-2", "us-west-1", "us-west-2",
+	}
+	const span = 3 * 365 * 24 // hours
+	var a covArchive
+	r := rand.New(rand.NewPCG(16, 3))
+	byRegion := map[string][]*ingest.Result{}
+	files := 0
+	for _, region := range regions {
+		for h := r.IntN(72); h < span; h += 24 + r.IntN(96) {
+			a.log(covAcctA, region, covAt(h, 5+r.IntN(50)))
+			byRegion[region] = append(byRegion[region], a.objects[len(a.objects)-1])
+			files++
+		}
+	}
+	cfg := Config{ExpectRegions: regions}
+
+	whole := a.run(cfg, nil)
+
+	an := New(cfg)
+	for _, region := range regions {
+		for _, o := range byRegion[region] {
+			an.Observe(o)
+		}
+		an.EndScope(ingest.Scope{Account: covAcctA, Region: region})
+		if n := len(an.coverage.regionDays[acctRegion{covAcctA, region}]); n != 0 {
+			t.Fatalf("%s: %d days of cells kept after its scope ended", region, n)
+		}
+	}
+	if n := len(an.coverage.days); n != 0 {
+		t.Errorf("%d days of cells kept after every scope ended", n)
+	}
+	held := 0
+	for _, runs := range an.coverage.compact {
+		held += len(runs)
+	}
+	// A file's hour is one run (its record falls in it), or two when the
+	// record falls in the hour before.
+	if held > 2*files {
+		t.Errorf("coverage holds %d runs for %d files", held, files)
+	}
+	res := an.Finish(nil)
+
+	// Each region: runs of delivered hours between runs of missing ones.
+	if max := 2*files + len(regions); len(res.Coverage) > max {
+		t.Errorf("%d coverage runs for %d files in %d regions (at most %d)", len(res.Coverage), files, len(regions), max)
+	}
+	hours := map[string]int{}
+	logs := 0
+	for _, row := range res.Coverage {
+		hours[row.Region] += row.Hours
+		logs += row.LogFiles
+	}
+	first, last := res.Coverage[0].Start, res.Coverage[0].End
+	for _, row := range res.Coverage {
+		if row.Start.Before(first) {
+			first = row.Start
+		}
+		if row.End.After(last) {
+			last = row.End
+		}
+	}
+	spanned := int(last.Sub(first) / time.Hour)
+	if spanned < span-100 {
+		t.Errorf("coverage spans %d hours, the archive about %d", spanned, span)
+	}
+	for _, region := range regions {
+		if hours[region] != spanned {
+			t.Errorf("%s: runs cover %d of %d hours", region, hours[region], spanned)
+		}
+	}
+	if logs != files {
+		t.Errorf("runs count %d log files, the archive holds %d", logs, files)
+	}
+	t.Logf("%d files over %d hours × %d regions (%d region-hours): %d runs held, %d reported", files, spanned, len(regions), spanned*len(regions), held, len(res.Coverage))
+
+	if !reflect.DeepEqual(res.Coverage, whole.Coverage) {
+		t.Error("coverage with scopes ended differs from the whole analysis")
+	}
+	gj, _ := json.Marshal(res.Findings)
+	wj, _ := json.Marshal(whole.Findings)
+	if string(gj) != string(wj) {
+		t.Errorf("findings differ:\n got %s\nwant %s", gj, wj)
+	}
+}
+
+// TestMergeRuns: runs of one region read in two scopes add up hour by
+// hour, whatever their overlap.
+func TestMergeRuns(t *testing.T) {
+	c := func(n int32) hourCell { return hourCell{logFiles: n} }
+	a := []cellRun{{0, 5, c(1)}, {10, 2, c(2)}}
+	b := []cellRun{{3, 4, c(1)}, {11, 3, c(4)}, {20, 1, c(1)}}
+	got := mergeRuns(a, b)
+	want := []cellRun{{0, 3, c(1)}, {3, 2, c(2)}, {5, 2, c(1)}, {10, 1, c(2)}, {11, 1, c(6)}, {12, 2, c(4)}, {20, 1, c(1)}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("mergeRuns:\n got %v\nwant %v", got, want)
+	}
+	// Hour by hour, the same sums.
+	perHour := func(runs []cellRun) map[int64]int32 {
+		m := map[int64]int32{}
+		for _, r := range runs {
+			for h := r.start; h < r.end(); h++ {
+				m[h] += r.cell.logFiles
+			}
+		}
+		return m
+	}
+	sum := perHour(a)
+	for h, v := range perHour(b) {
+		sum[h] += v
+	}
+	if !reflect.DeepEqual(perHour(got), sum) {
+		t.Errorf("per hour %v, want %v", perHour(got), sum)
+	}
+}
