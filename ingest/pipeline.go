@@ -273,7 +273,9 @@ func isTransportFailure(err error) bool {
 		return false
 	}
 	var status interface{ HTTPStatusCode() int }
-	if errors.As(err, &status) {
+	if errors.As(err, &status) && status.HTTPStatusCode() != 0 {
+		// An answer (status 0: none came, the request failed to send or
+		// timed out waiting, which the checks below tell).
 		return status.HTTPStatusCode() >= 500
 	}
 	var netErr net.Error

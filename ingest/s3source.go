@@ -47,6 +47,11 @@ type S3Options struct {
 	// gone fails a request within about half a minute.
 	MaxAttempts int
 	MaxBackoff  time.Duration
+	// Retried, if set, is told of each request the SDK retries, with the
+	// error, the attempt that failed and the endpoint: for a log line
+	// per wave of retries (see RetryLog), so a stalled or failing
+	// endpoint is never silence.
+	Retried func(err error, attempt int)
 	// LargeObject is the size from which objects are fetched with parallel
 	// ranged requests into a temporary file (default 64 MiB).
 	LargeObject int64
@@ -135,14 +140,25 @@ func NewS3Source(ctx context.Context, url string, opts S3Options) (*S3Source, er
 	}
 	// AWS_MAX_ATTEMPTS, or max_attempts in the shared config file, wins.
 	attempts := cmp.Or(cfg.RetryMaxAttempts, opts.MaxAttempts)
+	mode := cfg.RetryMode // AWS_RETRY_MODE or retry_mode in the shared config file
 	cfg.Retryer = func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
+		standard := func(o *retry.StandardOptions) {
 			o.MaxAttempts = attempts
 			o.MaxBackoff = opts.MaxBackoff
 			// The default token bucket gives up on retries after a burst
 			// of failures; an unattended batch job would rather wait.
 			o.RateLimiter = ratelimit.None
-		})
+		}
+		var r aws.RetryerV2 = retry.NewStandard(standard)
+		if mode == aws.RetryModeAdaptive {
+			r = retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
+				o.StandardOptions = append(o.StandardOptions, standard)
+			})
+		}
+		if opts.Retried != nil {
+			r = &reportingRetryer{RetryerV2: r, retried: opts.Retried}
+		}
+		return r
 	}
 	custom := opts.EndpointURL != ""
 	if cfg.Region == "" {
@@ -509,4 +525,49 @@ func s3Error(err error) error {
 		return fmt.Errorf("%s: %s: %w", ae.ErrorCode(), ae.ErrorMessage(), err)
 	}
 	return err
+}
+
+// reportingRetryer tells S3Options.Retried of each retry it allows.
+type reportingRetryer struct {
+	aws.RetryerV2
+	retried func(err error, attempt int)
+}
+
+func (r *reportingRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	d, derr := r.RetryerV2.RetryDelay(attempt, err)
+	if derr == nil {
+		r.retried(err, attempt)
+	}
+	return d, derr
+}
+
+// RetryLog reports retries as one line per wave: the first retry, then at
+// most one line every interval, with how many requests were retried
+// since the last line and the last error. It is safe for concurrent use.
+type RetryLog struct {
+	mu       sync.Mutex
+	interval time.Duration
+	last     time.Time
+	since    int
+	log      func(retried int, attempt int, err error)
+}
+
+// NewRetryLog returns a RetryLog calling log at most once per interval.
+func NewRetryLog(interval time.Duration, log func(retried int, attempt int, err error)) *RetryLog {
+	return &RetryLog{interval: interval, log: log}
+}
+
+// Retried is an S3Options.Retried.
+func (l *RetryLog) Retried(err error, attempt int) {
+	l.mu.Lock()
+	l.since++
+	now := time.Now()
+	if !l.last.IsZero() && now.Sub(l.last) < l.interval {
+		l.mu.Unlock()
+		return
+	}
+	n := l.since
+	l.since, l.last = 0, now
+	l.mu.Unlock()
+	l.log(n, attempt, err)
 }

@@ -84,6 +84,10 @@ type config struct {
 	regenerate    bool
 	keep          bool
 	args          []string
+	// span runs the span contest (span.go) instead of the size contest.
+	span        bool
+	orgAccounts int
+	genuine     string
 }
 
 // run is the command without the process. The hidden first argument
@@ -115,6 +119,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	b := &bench{cfg: cfg, log: log, work: work}
 	if b.trailcover, err = buildTrailcover(ctx, cfg, log); err != nil {
 		return err
+	}
+
+	if cfg.span {
+		fmt.Fprintf(stdout, "# trailcover-bench -span\n\n%s\n", strings.Join(append([]string{"trailcover-bench"}, cfg.args...), " "))
+		return b.runSpan(ctx, stdout)
 	}
 
 	var reports []*sizeReport
@@ -189,6 +198,9 @@ flags:
 	fs.IntVar(&cfg.runs, "runs", 1, "runs of each contestant; the fastest counts (on a shared machine, the least disturbed)")
 	fs.BoolVar(&cfg.regenerate, "regenerate", false, "make the archive again even if the cache holds it")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep each contestant's outputs in the cache's work folder")
+	fs.BoolVar(&cfg.span, "span", false, "measure cost against span instead: the same records over 9 days and 3 years, a sparse organization, and a genuine archive under 1 and 10 account IDs (-genuine)")
+	fs.IntVar(&cfg.orgAccounts, "org-accounts", 200, "with -span: accounts of the sparse organization archive (17 regions, 3 years; 0: leave it out)")
+	fs.StringVar(&cfg.genuine, "genuine", "", "with -span: `DIR` of a genuine archive (holding AWSLogs/) to analyze as it is and under 10 account IDs")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +111,33 @@ func TestGoals(t *testing.T) {
 		if !strings.Contains(got[goal], outcome) {
 			t.Errorf("%s: %q, want %q (all: %q)", goal, got[goal], outcome, got)
 		}
+	}
+}
+
+// TestReplicate: the genuine archive under n account IDs holds n times
+// its files, each copy's folders and names under its own ID.
+func TestReplicate(t *testing.T) {
+	src := t.TempDir()
+	name := "AWSLogs/974349055189/CloudTrail/us-east-1/2015/01/01/974349055189_CloudTrail_us-east-1_20150101T0000Z_abcdefghijklmnop.json.gz"
+	if err := os.MkdirAll(filepath.Join(src, filepath.Dir(name)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, name), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dst := t.TempDir()
+	if err := replicate(src, dst, 10); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		id := fmt.Sprintf("%012d", 974349055189+i)
+		want := filepath.Join(dst, strings.ReplaceAll(name, "974349055189", id))
+		if _, err := os.Stat(want); err != nil {
+			t.Errorf("copy %d: %v", i, err)
+		}
+	}
+	cfg, err := parseFlags([]string{"-span", "-org-accounts", "0", "-genuine", src}, io.Discard)
+	if err != nil || !cfg.span || cfg.orgAccounts != 0 || cfg.genuine != src {
+		t.Errorf("parseFlags -span: %+v, %v", cfg, err)
 	}
 }

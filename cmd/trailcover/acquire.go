@@ -54,7 +54,7 @@ flags:`)
 	}
 	defer func() { err = logFormatted(err, cfg.logFormat) }()
 	log := newLogger(stderr, cfg.logFormat)
-	src, err := ingest.NewS3Source(ctx, source, ingest.S3Options{EndpointURL: cfg.endpointURL})
+	src, err := ingest.NewS3Source(ctx, source, cfg.s3Options(log))
 	if err != nil {
 		return err
 	}

@@ -336,6 +336,25 @@ func TestReadFailures(t *testing.T) {
 			t.Errorf("AWS_MAX_ATTEMPTS=2 not honoured:\n%s", res.stderr)
 		}
 	})
+
+	t.Run("a stalled endpoint", func(t *testing.T) {
+		// Connections are accepted, object reads never answered: the
+		// run gives up after the request timeout and the attempts the
+		// SDK's settings allow, says so as it retries, and fails.
+		proxy := s3test.StartFaultProxy(t, srv.Endpoint, s3test.Faults{Hang: 1, OnlyGet: true})
+		t.Setenv("AWS_MAX_ATTEMPTS", "2")
+		out := filepath.Join(t.TempDir(), "out")
+		began := time.Now()
+		res := analyzeGenuineTo(t, out, "s3://"+bucket, "--endpoint-url", proxy.Endpoint, "--request-timeout", "1s", "--workers", "4")
+		t.Logf("stalled endpoint: exit %d after %v", res.exit, time.Since(began).Round(100*time.Millisecond))
+		host := strings.TrimPrefix(proxy.Endpoint, "http://")
+		if res.exit != exitError || !strings.Contains(res.stderr, host) {
+			t.Errorf("exit %d, want %d naming %s:\n%s", res.exit, exitError, host, res.stderr)
+		}
+		if !strings.Contains(res.stderr, "retrying S3 requests") || !strings.Contains(res.stderr, "endpoint="+proxy.Endpoint) {
+			t.Errorf("no log line of the retries naming the endpoint:\n%s", res.stderr)
+		}
+	})
 }
 
 func must[T any](v T, err error) T {

@@ -127,6 +127,9 @@ type scanConfig struct {
 	window      ingest.Window
 	accounts    []string
 	endpointURL string
+	// requestTimeout bounds the wait for an S3 answer and for each piece
+	// of a body (--request-timeout).
+	requestTimeout time.Duration
 	workers     int
 	// workersChosen: --workers (or workers in a config file) was given;
 	// otherwise the source's kind picks the default (withDefaultWorkers).
@@ -178,6 +181,7 @@ func addScanFlags(fs *flag.FlagSet) *scanFlags {
 	fs.Var(&sf.accounts, "accounts", "only these account IDs (comma-separated, repeatable)")
 	fs.StringVar(&sf.cfg.endpointURL, "endpoint-url", "", "an S3-compatible endpoint `URL` (path-style)")
 	fs.IntVar(&sf.cfg.workers, "workers", 4*runtime.GOMAXPROCS(0), fmt.Sprintf("objects fetched at once (default for s3:// sources: %d, or %d with --integrity-only and for acquire)", s3Workers, s3LightWorkers))
+	fs.DurationVar(&sf.cfg.requestTimeout, "request-timeout", 10*time.Second, "give up on an S3 request, to retry it, when no answer (or no byte of a body) comes for this `DURATION`; attempts per request follow AWS_MAX_ATTEMPTS (default 5) and AWS_RETRY_MODE")
 	fs.StringVar(&sf.cfg.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.BoolVar(&sf.cfg.noFetchKeys, "no-fetch-keys", false, "never call CloudTrail's ListPublicKeys: keys come from --public-keys and the archive's own "+ingest.StateDir+"/public-keys.json")
 	return sf
@@ -285,7 +289,7 @@ func analyze(ctx context.Context, cfg *analyzeConfig, args []string, stdout, std
 	var err error
 	log := newLogger(stderr, cfg.logFormat)
 
-	src, prefix, err := openSource(ctx, cfg.source, cfg.endpointURL)
+	src, prefix, err := openSource(ctx, cfg.source, cfg.s3Options(log))
 	if err != nil {
 		return err
 	}
@@ -474,11 +478,26 @@ func analyze(ctx context.Context, cfg *analyzeConfig, args []string, stdout, std
 	return nil
 }
 
+// s3Options are the S3 settings of the command line: the endpoint, the
+// request timeout, and a log line per wave of retries naming the
+// endpoint, so that a failing or stalled endpoint is never silence.
+func (c *scanConfig) s3Options(log *slog.Logger) ingest.S3Options {
+	endpoint := c.endpointURL
+	if endpoint == "" {
+		endpoint = "AWS S3"
+	}
+	retries := ingest.NewRetryLog(10*time.Second, func(n, attempt int, err error) {
+		log.Warn("retrying S3 requests", "endpoint", redactEndpoint(endpoint), "retried", n, "attempt", attempt, "error", err.Error())
+	})
+	return ingest.S3Options{EndpointURL: c.endpointURL, ResponseTimeout: c.requestTimeout, ReadIdleTimeout: c.requestTimeout, Retried: retries.Retried}
+}
+
 // openSource picks the Source for the SOURCE argument and the key prefix
 // where the search for AWSLogs/ starts.
-func openSource(ctx context.Context, source, endpointURL string) (ingest.Source, string, error) {
+func openSource(ctx context.Context, source string, s3opts ingest.S3Options) (ingest.Source, string, error) {
+	endpointURL := s3opts.EndpointURL
 	if strings.HasPrefix(source, "s3://") {
-		src, err := ingest.NewS3Source(ctx, source, ingest.S3Options{EndpointURL: endpointURL})
+		src, err := ingest.NewS3Source(ctx, source, s3opts)
 		if err != nil {
 			return nil, "", err
 		}

@@ -195,3 +195,6 @@ func (h *inputsHash) String() string {
 	}
 	return hex.EncodeToString(b[:])
 }
+
+// redactEndpoint hides user information in an endpoint URL for the logs.
+func redactEndpoint(u string) string { return urlUserinfo.ReplaceAllString(u, "${1}REDACTED@") }
