@@ -130,7 +130,7 @@ type scanConfig struct {
 	// requestTimeout bounds the wait for an S3 answer and for each piece
 	// of a body (--request-timeout).
 	requestTimeout time.Duration
-	workers     int
+	workers        int
 	// workersChosen: --workers (or workers in a config file) was given;
 	// otherwise the source's kind picks the default (withDefaultWorkers).
 	workersChosen bool
