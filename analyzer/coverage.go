@@ -210,10 +210,14 @@ type coverage struct {
 	// regionDays indexes the days of cells by account × region, so that
 	// a region's cells can be compacted when its scope ends.
 	regionDays map[acctRegion][]int64
-	// compact holds the cells of regions whose scope ended as runs: the
-	// memory of a finished region follows how often its cells change,
-	// not the hours it spans.
-	compact map[acctRegion][]cellRun
+	// compact holds the cells of regions whose scope ended as packed
+	// runs: the memory of a finished region follows how often its cells
+	// change, not the hours it spans, at 12 bytes a run.
+	compact map[acctRegion][]packedRun
+	// cellTable interns the distinct cells of packed runs: a sparse
+	// archive has few (one file, one record).
+	cellTable []hourCell
+	cellIDs   map[hourCell]uint32
 	// seen holds every region an account has CloudTrail objects for,
 	// inside the window or not.
 	seen map[string]map[string]bool
@@ -235,7 +239,8 @@ func newCoverage(cfg Config, regions *RegionModel, logging *logging) *coverage {
 		logging:    logging,
 		days:       map[cellDay]*[24]hourCell{},
 		regionDays: map[acctRegion][]int64{},
-		compact:    map[acctRegion][]cellRun{},
+		compact:    map[acctRegion][]packedRun{},
+		cellIDs:    map[hourCell]uint32{},
 		seen:       map[string]map[string]bool{},
 		digests:    map[acctRegion]bool{},
 		homes:      map[acctRegion]map[string]bool{},
@@ -315,14 +320,48 @@ func (c *coverage) endScope(account, region string) {
 	if len(c.regionDays[k]) == 0 {
 		return
 	}
-	c.compact[k] = slices.Clip(mergeRuns(c.compact[k], c.cellRuns(k, true)))
+	runs := mergeRuns(c.unpack(c.compact[k]), c.cellRuns(k, true))
+	c.compact[k] = c.pack(runs)
+}
+
+// packedRun is a cellRun as compact holds it: hours since the epoch (an
+// int32 reaches 245,000 years) and the index of its cell in cellTable.
+type packedRun struct {
+	start, hours int32
+	cell         uint32
+}
+
+// pack interns runs' cells; unpack restores the runs.
+func (c *coverage) pack(runs []cellRun) []packedRun {
+	out := make([]packedRun, len(runs))
+	for i, r := range runs {
+		id, ok := c.cellIDs[r.cell]
+		if !ok {
+			id = uint32(len(c.cellTable))
+			c.cellTable = append(c.cellTable, r.cell)
+			c.cellIDs[r.cell] = id
+		}
+		out[i] = packedRun{int32(r.start), int32(r.hours), id}
+	}
+	return out
+}
+
+func (c *coverage) unpack(runs []packedRun) []cellRun {
+	if len(runs) == 0 {
+		return nil
+	}
+	out := make([]cellRun, len(runs))
+	for i, r := range runs {
+		out[i] = cellRun{int64(r.start), int64(r.hours), c.cellTable[r.cell]}
+	}
+	return out
 }
 
 // regionRuns is everything coverage knows of one account × region, as
 // sorted runs.
 func (c *coverage) regionRuns(account, region string) []cellRun {
 	k := acctRegion{account, region}
-	return mergeRuns(c.compact[k], c.cellRuns(k, false))
+	return mergeRuns(c.unpack(c.compact[k]), c.cellRuns(k, false))
 }
 
 func (c *coverage) object(r *ingest.Result, _ *Verdict) {
@@ -460,8 +499,8 @@ func (c *coverage) span() (lo, hi int64, ok bool) {
 	}
 	for _, runs := range c.compact {
 		for _, r := range runs {
-			if r.cell.delivers() {
-				first, last = min(first, r.start), max(last, r.end()-1)
+			if c.cellTable[r.cell].delivers() {
+				first, last = min(first, int64(r.start)), max(last, int64(r.start)+int64(r.hours)-1)
 			}
 		}
 	}

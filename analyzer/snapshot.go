@@ -564,7 +564,7 @@ func (c *coverage) save(st *stateFile) {
 	// The state keeps cells by day: regions compacted at the end of
 	// their scope (not done when keeping state) are laid out again.
 	for _, k := range sortedAcctRegions(c.compact) {
-		for _, r := range c.compact[k] {
+		for _, r := range c.unpack(c.compact[k]) {
 			for h := r.start; h < r.end(); h++ {
 				*c.cell(k.account, k.region, h) = c.peekAdd(k, h, r.cell)
 			}

@@ -62,8 +62,10 @@ type DirSource struct {
 	// firstListing).
 	listedMu sync.Mutex
 	listed   map[string]string
-	root     *os.Root
-	bucket   string
+	// top is the copy's own real path.
+	top    string
+	root   *os.Root
+	bucket string
 	// folders, when fsys is root's, holds handles on the copy's folders
 	// so that Open is one openat rather than one per path component.
 	folders *folderCache
@@ -311,10 +313,12 @@ func (s *DirSource) walk(ctx context.Context, dir string, fn func(Object) error)
 
 // firstListing reports whether dir (a folder of the copy, "" for its
 // top) may be listed: it may unless symbolic links made it another name
-// of a folder listed under another key. So a link back to a folder above
-// (a loop) or a second link to one folder lists nothing again, and each
-// object is read once; listing the same key again, as a second scan
-// does, is allowed.
+// of a folder listed under another key. A link to a folder of the copy
+// (a loop back up, a second name) lists nothing: the folder is listed
+// under its own name. A folder out of the copy is listed under the first
+// key that reaches it. So each object is read once; listing the same key
+// again, as a second scan does, is allowed. Only folders reached through
+// links out of the copy are remembered.
 func (s *DirSource) firstListing(dir string) bool {
 	if s.path == "" {
 		return true
@@ -327,10 +331,23 @@ func (s *DirSource) firstListing(dir string) bool {
 	defer s.listedMu.Unlock()
 	if s.listed == nil {
 		s.listed = map[string]string{}
-		if top, err := filepath.EvalSymlinks(s.path); err == nil {
-			s.listed[top] = ""
+		s.top, _ = filepath.EvalSymlinks(s.path)
+	}
+	if s.top != "" {
+		own := filepath.Join(s.top, filepath.FromSlash(dir))
+		if real == own {
+			// No link on the way: the folder under its own name, which
+			// nothing else lists. Not remembered, so that memory does not
+			// grow with the folders of a copy without links.
+			return true
+		}
+		if rel, err := filepath.Rel(s.top, real); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			// A link to a folder of the copy (a loop back up, a second
+			// name): that folder is listed under its own name.
+			return false
 		}
 	}
+	// A link out of the copy: the first key to reach a folder lists it.
 	if first, ok := s.listed[real]; ok {
 		return first == dir
 	}
