@@ -175,7 +175,7 @@ func TestDuplicateEventsCountOnce(t *testing.T) {
 		t.Fatalf("findings = %+v, want one with 3 writes", fs)
 	}
 	records := 0
-	for _, row := range res.Coverage {
+	for _, row := range res.Coverage.Rows() {
 		records += row.Records
 		if row.Start.Equal(covAt(1, 0)) && (row.LogFiles != 3 || row.Hours != 1) {
 			t.Errorf("hour 1: %d log files in a run of %d hours, want 3 in one", row.LogFiles, row.Hours)

@@ -168,7 +168,7 @@ type Result struct {
 	// Coverage is the window's delivery per account × region, as runs of
 	// hours with one status, sorted by account, region and start
 	// (coverage.go).
-	Coverage []CoverageRun
+	Coverage *CoverageTable
 	// Exemptions lists the event sources exempt from allowlist findings
 	// because they are global services logged in us-east-1 (allowlist.go).
 	Exemptions []string

@@ -2,7 +2,9 @@ package analyzer
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"strings"
@@ -568,6 +570,7 @@ func (c *coverage) finish(res *Result) {
 		slices.SortFunc(ds, compareLong)
 	}
 	lo, hi, haveSpan := c.span()
+	table := &CoverageTable{c: c, lo: lo, hi: hi, percent: map[string]float64{}}
 	for i := range res.Accounts {
 		a := &res.Accounts[i]
 		expected := c.expected(a.Account, a.RegionsDelivering, res.Scopes)
@@ -585,12 +588,106 @@ func (c *coverage) finish(res *Result) {
 			res.Findings = append(res.Findings, c.notLogged(a, 0, time.Time{}, time.Time{})...)
 			continue
 		}
+		// One account's runs at a time: the table lays them out again
+		// when it is read, so that the whole archive's runs are never
+		// held at once.
 		rows := c.rows(a, lo, hi)
 		percent := coveragePercent(rows)
-		res.Coverage = append(res.Coverage, rows...)
+		table.add(a, len(rows), percent)
 		res.Findings = append(res.Findings, c.gaps(a, rows, lo, hi, percent)...)
 		res.Findings = append(res.Findings, c.notLogged(a, percent, hourTime(lo), hourTime(hi))...)
 	}
+	res.Coverage = table
+}
+
+// CoverageTable is the window's coverage runs, sorted by account, region
+// and start. An analysis's table holds no rows: it lays them out from the
+// compact runs of the analysis when read, one account at a time, so its
+// memory follows how often delivery changed, whatever the archive's size.
+type CoverageTable struct {
+	// rows, for a table made of rows (NewCoverageTable).
+	rows []CoverageRun
+	// From an analysis: the accounts in order and the span.
+	c        *coverage
+	accounts []Account
+	lo, hi   int64
+	n        int
+	percent  map[string]float64
+}
+
+// NewCoverageTable is a table of the given runs, sorted by account,
+// region and start.
+func NewCoverageTable(rows []CoverageRun) *CoverageTable {
+	t := &CoverageTable{rows: rows, n: len(rows), percent: map[string]float64{}}
+	for i := 0; i < len(rows); {
+		j := i
+		for j < len(rows) && rows[j].Account == rows[i].Account {
+			j++
+		}
+		t.percent[rows[i].Account] = coveragePercent(rows[i:j])
+		i = j
+	}
+	return t
+}
+
+func (t *CoverageTable) add(a *Account, rows int, percent float64) {
+	acct := *a
+	acct.RegionsDelivering = slices.Clone(a.RegionsDelivering)
+	acct.RegionsExpected = slices.Clone(a.RegionsExpected)
+	t.accounts = append(t.accounts, acct)
+	t.n += rows
+	t.percent[a.Account] = percent
+}
+
+// Len is the number of runs.
+func (t *CoverageTable) Len() int {
+	if t == nil {
+		return 0
+	}
+	return t.n
+}
+
+// All yields the runs in order. It may be called any number of times,
+// from several goroutines at once, once the analysis has finished.
+func (t *CoverageTable) All() iter.Seq[CoverageRun] {
+	return func(yield func(CoverageRun) bool) {
+		if t == nil {
+			return
+		}
+		if t.c == nil {
+			for _, r := range t.rows {
+				if !yield(r) {
+					return
+				}
+			}
+			return
+		}
+		for i := range t.accounts {
+			for _, r := range t.c.rows(&t.accounts[i], t.lo, t.hi) {
+				if !yield(r) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Rows returns every run: for tests and small tables.
+func (t *CoverageTable) Rows() []CoverageRun {
+	if t == nil {
+		return nil
+	}
+	return slices.Collect(t.All())
+}
+
+// Percent is the share of an account's expected region-hours that have a
+// log file or a digest, and false when the account has no coverage.
+func (t *CoverageTable) Percent(account string) (float64, bool) {
+	if t == nil {
+		return 0, false
+	}
+	p, ok := t.percent[account]
+	return p, ok
 }
 
 func nonNilStrings(s []string) []string {
@@ -687,17 +784,7 @@ func coveragePercent(rows []CoverageRun) float64 {
 // that have a log file or a digest, and false when the account has no
 // coverage rows.
 func (r *Result) CoveragePercent(account string) (float64, bool) {
-	i, found := slices.BinarySearchFunc(r.Coverage, account, func(row CoverageRun, acct string) int {
-		return cmp.Compare(row.Account, acct)
-	})
-	if !found {
-		return 0, false
-	}
-	j := i
-	for j < len(r.Coverage) && r.Coverage[j].Account == account {
-		j++
-	}
-	return coveragePercent(r.Coverage[i:j]), true
+	return r.Coverage.Percent(account)
 }
 
 // hourRun is a run of consecutive hours [start, end).
@@ -1034,4 +1121,13 @@ func (c *coverage) peekAdd(k acctRegion, h int64, cell hourCell) hourCell {
 		return d[h-day*24].add(cell)
 	}
 	return cell
+}
+
+// MarshalJSON writes the runs, as a list.
+func (t *CoverageTable) MarshalJSON() ([]byte, error) {
+	rows := t.Rows()
+	if rows == nil {
+		rows = []CoverageRun{}
+	}
+	return json.Marshal(rows)
 }

@@ -278,8 +278,9 @@ func overlaps(aStart, aEnd, bStart, bEnd time.Time) bool {
 // region × hour, sorted, and the planted gaps marked missing.
 func checkCoverageRows(t *testing.T, res *analyzer.Result, truth *simulate.Truth, window ingest.Window) {
 	t.Helper()
-	if !sort.SliceIsSorted(res.Coverage, func(i, j int) bool {
-		a, b := res.Coverage[i], res.Coverage[j]
+	cov := res.Coverage.Rows()
+	if !sort.SliceIsSorted(cov, func(i, j int) bool {
+		a, b := cov[i], cov[j]
 		if a.Account != b.Account {
 			return a.Account < b.Account
 		}
@@ -293,8 +294,8 @@ func checkCoverageRows(t *testing.T, res *analyzer.Result, truth *simulate.Truth
 	// Each account × region's runs tile the same hours without a hole or
 	// an overlap: with a window, every hour of it; without, the hours the
 	// archive has data for. Neighbouring runs differ in status.
-	first, last := res.Coverage[0].Start, res.Coverage[0].End
-	for _, row := range res.Coverage {
+	first, last := cov[0].Start, cov[0].End
+	for _, row := range cov {
 		first, last = minTime(first, row.Start), maxTime(last, row.End)
 	}
 	if !window.Start.IsZero() && (!first.Equal(window.Start) || !last.Equal(window.End)) {
@@ -305,7 +306,7 @@ func checkCoverageRows(t *testing.T, res *analyzer.Result, truth *simulate.Truth
 	}
 	type pair struct{ account, region string }
 	hoursOf := map[pair]int{}
-	for i, row := range res.Coverage {
+	for i, row := range cov {
 		k := pair{row.Account, row.Region}
 		if row.Hours < 1 || !row.End.Equal(row.Start.Add(time.Duration(row.Hours)*time.Hour)) {
 			t.Errorf("%s/%s: run of %d hours from %s to %s", row.Account, row.Region, row.Hours, row.Start, row.End)
@@ -314,7 +315,7 @@ func checkCoverageRows(t *testing.T, res *analyzer.Result, truth *simulate.Truth
 			t.Errorf("%s/%s: first run starts %s, not %s", row.Account, row.Region, row.Start, first)
 		}
 		if i > 0 {
-			prev := res.Coverage[i-1]
+			prev := cov[i-1]
 			if (pair{prev.Account, prev.Region}) == k {
 				if !prev.End.Equal(row.Start) {
 					t.Errorf("%s/%s: run ends %s, the next starts %s", row.Account, row.Region, prev.End, row.Start)
@@ -351,7 +352,7 @@ func checkCoverageRows(t *testing.T, res *analyzer.Result, truth *simulate.Truth
 		for _, gap := range chain.Gaps {
 			gs, _ := time.Parse(time.RFC3339, gap.Start)
 			ge, _ := time.Parse(time.RFC3339, gap.End)
-			for _, row := range res.Coverage {
+			for _, row := range cov {
 				if row.Account == chain.Account && row.Region == chain.Region && row.Start.Before(ge) && row.End.After(gs) && row.Status != analyzer.CoverageMissing {
 					t.Errorf("%s/%s %s–%s: status %s inside a planted gap", row.Account, row.Region, row.Start, row.End, row.Status)
 				}
@@ -361,7 +362,7 @@ func checkCoverageRows(t *testing.T, res *analyzer.Result, truth *simulate.Truth
 	// Quiet regions (no regular traffic) still deliver: digests prove
 	// their empty hours.
 	quiet := 0
-	for _, row := range res.Coverage {
+	for _, row := range cov {
 		if row.Status == analyzer.CoverageQuiet && row.DigestEmptyProof {
 			quiet++
 		}

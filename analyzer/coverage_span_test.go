@@ -60,19 +60,20 @@ func TestCoverageSparseSpan(t *testing.T) {
 		t.Errorf("coverage holds %d runs for %d files", held, files)
 	}
 	res := an.Finish(nil)
+	cov := res.Coverage.Rows()
 
 	// Each region: runs of delivered hours between runs of missing ones.
-	if max := 2*files + len(regions); len(res.Coverage) > max {
-		t.Errorf("%d coverage runs for %d files in %d regions (at most %d)", len(res.Coverage), files, len(regions), max)
+	if max := 2*files + len(regions); len(cov) > max {
+		t.Errorf("%d coverage runs for %d files in %d regions (at most %d)", len(cov), files, len(regions), max)
 	}
 	hours := map[string]int{}
 	logs := 0
-	for _, row := range res.Coverage {
+	for _, row := range cov {
 		hours[row.Region] += row.Hours
 		logs += row.LogFiles
 	}
-	first, last := res.Coverage[0].Start, res.Coverage[0].End
-	for _, row := range res.Coverage {
+	first, last := cov[0].Start, cov[0].End
+	for _, row := range cov {
 		if row.Start.Before(first) {
 			first = row.Start
 		}
@@ -92,9 +93,9 @@ func TestCoverageSparseSpan(t *testing.T) {
 	if logs != files {
 		t.Errorf("runs count %d log files, the archive holds %d", logs, files)
 	}
-	t.Logf("%d files over %d hours × %d regions (%d region-hours): %d runs held, %d reported", files, spanned, len(regions), spanned*len(regions), held, len(res.Coverage))
+	t.Logf("%d files over %d hours × %d regions (%d region-hours): %d runs held, %d reported", files, spanned, len(regions), spanned*len(regions), held, len(cov))
 
-	if !reflect.DeepEqual(res.Coverage, whole.Coverage) {
+	if !reflect.DeepEqual(cov, whole.Coverage.Rows()) {
 		t.Error("coverage with scopes ended differs from the whole analysis")
 	}
 	gj, _ := json.Marshal(res.Findings)

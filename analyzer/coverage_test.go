@@ -191,7 +191,7 @@ func TestCoverageRows(t *testing.T) {
 		{"us-east-1", 2, 1, 1, 1, 2, 1, false, CoverageDelivered},
 	}
 	var got []row
-	for _, c := range res.Coverage {
+	for _, c := range res.Coverage.Rows() {
 		if c.Account != covAcctA || !c.Expected {
 			t.Errorf("row %+v: want account %s, expected", c, covAcctA)
 		}
@@ -574,7 +574,7 @@ func TestCoverageOrderIndependent(t *testing.T) {
 	want := a.run(cfg, nil)
 	for seed := range uint64(5) {
 		got := a.run(cfg, rand.New(rand.NewPCG(seed, 1)))
-		if !reflect.DeepEqual(got.Coverage, want.Coverage) {
+		if !reflect.DeepEqual(got.Coverage.Rows(), want.Coverage.Rows()) {
 			t.Errorf("seed %d: coverage differs", seed)
 		}
 		gj, _ := json.Marshal(got.Findings)

@@ -39,8 +39,8 @@ type CoverageRow struct {
 
 // WriteCoverage writes coverage.parquet, one row per run in the order
 // given (the analysis sorts them by account, region and start).
-func WriteCoverage(w io.Writer, rows []analyzer.CoverageRun) error {
-	return writeTable(w, "coverage", rows, func(r *analyzer.CoverageRun) (CoverageRow, error) {
+func WriteCoverage(w io.Writer, table *analyzer.CoverageTable) error {
+	return writeSeq(w, "coverage", table.Len(), table.All(), func(r *analyzer.CoverageRun) (CoverageRow, error) {
 		return CoverageRow{
 			AccountID:        validUTF8(r.Account),
 			OrgID:            optString(validUTF8(r.OrgID)),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -61,12 +62,23 @@ func WriteFindings(w io.Writer, findings []analyzer.Finding) error {
 // converted in batches, zstd, bounded row groups, the table's name in the
 // file's metadata.
 func writeTable[In, Row any](w io.Writer, table string, in []In, convert func(*In) (Row, error)) error {
+	return writeSeq(w, table, len(in), func(yield func(In) bool) {
+		for _, v := range in {
+			if !yield(v) {
+				return
+			}
+		}
+	}, convert)
+}
+
+// writeSeq writes the rows of a sequence of n values as a Parquet table.
+func writeSeq[In, Row any](w io.Writer, table string, n int, in iter.Seq[In], convert func(*In) (Row, error)) error {
 	pw := parquet.NewGenericWriter[Row](w,
 		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
 		parquet.MaxRowsPerRowGroup(tableRowsPerRowGroup),
 		parquet.KeyValueMetadata("trailcover.table", table),
 	)
-	batch := make([]Row, 0, min(len(in), 4096))
+	batch := make([]Row, 0, max(1, min(n, 4096)))
 	flush := func() error {
 		if _, err := pw.Write(batch); err != nil {
 			return fmt.Errorf("write %s: %w", table, err)
@@ -74,8 +86,8 @@ func writeTable[In, Row any](w io.Writer, table string, in []In, convert func(*I
 		batch = batch[:0]
 		return nil
 	}
-	for i := range in {
-		row, err := convert(&in[i])
+	for v := range in {
+		row, err := convert(&v)
 		if err != nil {
 			return err
 		}

@@ -169,7 +169,7 @@ func fixtureResult(p payloads) *analyzer.Result {
 			Evidence: map[string]any{"account_label": p.Account},
 		},
 	}
-	res.Coverage = fixtureCoverage(p, acct1, acct2)
+	res.Coverage = analyzer.NewCoverageTable(fixtureCoverage(p, acct1, acct2))
 	return res
 }
 

@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -120,19 +121,23 @@ const (
 
 // newHeatmap lays out cells over [start, end); a zero side is taken from
 // the data.
-func newHeatmap(cells []hourCell, start, end time.Time) heatmap {
+func newHeatmap(cells iter.Seq[hourCell], start, end time.Time) heatmap {
 	h := heatmap{LabelWidth: heatLabelWidth, Top: heatTop, CellHeight: heatCellHeight}
 	for s := cellNone; s <= cellNotLogged; s++ {
 		h.Legend = append(h.Legend, heatLegend{Class: s.class(), Name: s.String()})
 	}
-	if len(cells) == 0 {
-		h.Empty = true
-		return h
-	}
-	first, last := cells[0].Start, cells[0].end()
-	for _, c := range cells {
+	var first, last time.Time
+	any := false
+	for c := range cells {
+		if !any {
+			first, last, any = c.Start, c.end(), true
+		}
 		first = minTime(first, c.Start)
 		last = maxTime(last, c.end())
+	}
+	if !any {
+		h.Empty = true
+		return h
 	}
 	if start.IsZero() {
 		start = first
@@ -165,14 +170,14 @@ func newHeatmap(cells []hourCell, start, end time.Time) heatmap {
 	colWidth := max(1, heatPlotWidth/columns)
 	plotWidth := colWidth * columns
 
-	type rowKey struct{ account, region string }
 	type agg struct {
 		status cellStatus
 		// hours counts the bucket's hours by status.
-		hours [cellNotLogged + 1]int
+		hours [cellNotLogged + 1]int32
 	}
 	grid := map[rowKey][]agg{}
-	for _, c := range cells {
+	omitted := map[rowKey]bool{}
+	for c := range cells {
 		from, to := maxTime(c.Start, start), minTime(c.end(), end)
 		if !to.After(from) {
 			continue
@@ -180,6 +185,25 @@ func newHeatmap(cells []hourCell, start, end time.Time) heatmap {
 		k := rowKey{c.Account, c.Region}
 		row := grid[k]
 		if row == nil {
+			if omitted[k] {
+				continue
+			}
+			if len(grid) == maxHeatRows {
+				// Only the first rows in order are drawn: the grid
+				// holds no more than those, whatever the archive.
+				var last rowKey
+				for g := range grid {
+					if last == (rowKey{}) || compareRowKeys(g, last) > 0 {
+						last = g
+					}
+				}
+				if compareRowKeys(k, last) > 0 {
+					omitted[k] = true
+					continue
+				}
+				delete(grid, last)
+				omitted[last] = true
+			}
 			row = make([]agg, columns)
 			grid[k] = row
 		}
@@ -189,7 +213,7 @@ func newHeatmap(cells []hourCell, start, end time.Time) heatmap {
 			next := minTime(start.Add(time.Duration(j+1)*bucket.d), to)
 			a := &row[j]
 			a.status = max(a.status, c.Status)
-			a.hours[c.Status] += int(next.Sub(at).Round(time.Hour) / time.Hour)
+			a.hours[c.Status] += int32(next.Sub(at).Round(time.Hour) / time.Hour)
 			at = next
 		}
 	}
@@ -197,17 +221,12 @@ func newHeatmap(cells []hourCell, start, end time.Time) heatmap {
 	for k := range grid {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b rowKey) int {
-		return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.region, b.region))
-	})
+	slices.SortFunc(keys, compareRowKeys)
 	if len(keys) == 0 {
 		h.Empty = true
 		return h
 	}
-	if len(keys) > maxHeatRows {
-		h.OmittedRows = len(keys) - maxHeatRows
-		keys = keys[:maxHeatRows]
-	}
+	h.OmittedRows = len(omitted)
 	x0 := heatLabelWidth
 	for i, k := range keys {
 		y := heatTop + i*heatCellHeight
@@ -229,7 +248,7 @@ func newHeatmap(cells []hourCell, start, end time.Time) heatmap {
 			var hours [cellNotLogged + 1]int
 			for _, x := range aggs[j : j+n] {
 				for st, v := range x.hours {
-					hours[st] += v
+					hours[st] += int(v)
 				}
 			}
 			title := fmt.Sprintf("%s %s, %s – %s: %s", k.account, k.region,
@@ -319,4 +338,11 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// rowKey is a heatmap row: an account × region.
+type rowKey struct{ account, region string }
+
+func compareRowKeys(a, b rowKey) int {
+	return cmp.Or(cmp.Compare(a.account, b.account), cmp.Compare(a.region, b.region))
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"iter"
 	"reflect"
 	"slices"
 	"sort"
@@ -364,7 +365,7 @@ func scalarText(x any) string {
 // An hour with nothing delivered is a gap where a delivery-gap finding
 // says so, "region not logged" in a missing region, and merely silent
 // elsewhere: without digests, a quiet hour and a lost one look alike.
-func coverageCells(res *analyzer.Result) []hourCell {
+func coverageCells(res *analyzer.Result) iter.Seq[hourCell] {
 	type acctRegion struct{ account, region string }
 	type span struct{ start, end time.Time }
 	gaps := map[acctRegion][]span{}
@@ -407,47 +408,53 @@ func coverageCells(res *analyzer.Result) []hourCell {
 	for _, spans := range gaps {
 		slices.SortFunc(spans, func(a, b span) int { return a.start.Compare(b.start) })
 	}
-	cells := make([]hourCell, 0, len(res.Coverage))
-	for _, r := range res.Coverage {
-		k := acctRegion{r.Account, r.Region}
-		c := hourCell{Account: r.Account, Region: r.Region, Start: r.Start.UTC(), Hours: r.Hours}
-		switch r.Status {
-		case analyzer.CoverageDelivered:
-			c.Status = cellLogsOnly
-			if r.Digests > 0 {
-				c.Status = cellComplete
-			}
-		case analyzer.CoverageQuiet:
-			c.Status = cellQuiet
-		case analyzer.CoverageAbsent:
-			c.Status = cellAbsent
-		default:
-			// A run with nothing delivered is a gap in the hours a
-			// delivery-gap finding names, and otherwise not logged or
-			// silent: it is cut at the findings' bounds.
-			other := cellSilent
-			if missing[k] {
-				other = cellNotLogged
-			}
-			at, end := c.Start, r.End.UTC()
-			piece := func(from, to time.Time, st cellStatus) {
-				if to.After(from) {
-					cells = append(cells, hourCell{Account: r.Account, Region: r.Region, Start: from, Hours: int(to.Sub(from) / time.Hour), Status: st})
+	return func(yield func(hourCell) bool) {
+		for r := range res.Coverage.All() {
+			k := acctRegion{r.Account, r.Region}
+			c := hourCell{Account: r.Account, Region: r.Region, Start: r.Start.UTC(), Hours: r.Hours}
+			switch r.Status {
+			case analyzer.CoverageDelivered:
+				c.Status = cellLogsOnly
+				if r.Digests > 0 {
+					c.Status = cellComplete
 				}
-			}
-			for _, g := range gaps[k] {
-				from, to := maxTime(g.start, at), minTime(g.end, end)
-				if !to.After(from) {
-					continue
+			case analyzer.CoverageQuiet:
+				c.Status = cellQuiet
+			case analyzer.CoverageAbsent:
+				c.Status = cellAbsent
+			default:
+				// A run with nothing delivered is a gap in the hours a
+				// delivery-gap finding names, and otherwise not logged
+				// or silent: it is cut at the findings' bounds.
+				other := cellSilent
+				if missing[k] {
+					other = cellNotLogged
 				}
-				piece(at, from, other)
-				piece(from, to, cellGap)
-				at = to
+				at, end := c.Start, r.End.UTC()
+				piece := func(from, to time.Time, st cellStatus) bool {
+					if !to.After(from) {
+						return true
+					}
+					return yield(hourCell{Account: r.Account, Region: r.Region, Start: from, Hours: int(to.Sub(from) / time.Hour), Status: st})
+				}
+				for _, g := range gaps[k] {
+					from, to := maxTime(g.start, at), minTime(g.end, end)
+					if !to.After(from) {
+						continue
+					}
+					if !piece(at, from, other) || !piece(from, to, cellGap) {
+						return
+					}
+					at = to
+				}
+				if !piece(at, end, other) {
+					return
+				}
+				continue
 			}
-			piece(at, end, other)
-			continue
+			if !yield(c) {
+				return
+			}
 		}
-		cells = append(cells, c)
 	}
-	return cells
 }

@@ -218,8 +218,9 @@ func TestFindingsRoundTrip(t *testing.T) {
 
 func TestCoverageRoundTrip(t *testing.T) {
 	p := newPayloads(goldenBase)
-	cov := fixtureResult(p).Coverage
-	data := render(t, func(w io.Writer) error { return WriteCoverage(w, cov) })
+	table := fixtureResult(p).Coverage
+	cov := table.Rows()
+	data := render(t, func(w io.Writer) error { return WriteCoverage(w, table) })
 	rows := readAll[CoverageRow](t, data)
 	if len(rows) != len(cov) {
 		t.Fatalf("%d rows, want %d", len(rows), len(cov))
@@ -383,7 +384,7 @@ func TestHeatmapBucketsLongWindows(t *testing.T) {
 			}
 			cells = append(cells, hourCell{Account: "111122223333", Region: "us-east-1", Start: h, Hours: 1, Status: st})
 		}
-		hm := newHeatmap(cells, start, end)
+		hm := newHeatmap(slices.Values(cells), start, end)
 		if hm.Bucket != tc.wantBucket {
 			t.Errorf("%d days: bucket %q, want %q", tc.days, hm.Bucket, tc.wantBucket)
 		}
