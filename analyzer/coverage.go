@@ -68,7 +68,8 @@ const (
 // digest may not have been delivered yet when the archive was copied. A
 // region without digests is judged by how often it delivers logs: a run
 // of silent hours counts only when it is at least gapMinHoursNoDigest long
-// and would happen by chance less than gapChance of the time.
+// and would happen by chance less than gapChance of the time, shared among
+// the region's silent runs.
 const (
 	gapMinHoursDigest   = 1
 	gapMinHoursEdge     = 2
@@ -794,8 +795,13 @@ func (r hourRun) hours() int64 { return r.end - r.start }
 
 // gapWorthReporting applies the thresholds: withDigests says whether
 // digests were delivered (so that every hour should have one); logShare
-// is the share of hours with log files, for regions without digests.
-func gapWorthReporting(run hourRun, lo, hi int64, withDigests bool, logShare float64) bool {
+// is the share of hours with log files, for regions without digests, and
+// silences the number of silent runs the region has: each is a chance
+// for one to be long by luck, so the chance allowed is shared among them
+// (a region that delivers a file every few days over years has
+// thousands, and without the share some would be reported by chance
+// alone).
+func gapWorthReporting(run hourRun, lo, hi int64, withDigests bool, logShare float64, silences int) bool {
 	edge := run.start == lo || run.end == hi
 	if withDigests {
 		if edge {
@@ -806,7 +812,7 @@ func gapWorthReporting(run hourRun, lo, hi int64, withDigests bool, logShare flo
 	if run.hours() < gapMinHoursNoDigest || logShare <= 0 {
 		return false
 	}
-	return math.Pow(1-logShare, float64(run.hours())) < gapChance
+	return math.Pow(1-logShare, float64(run.hours())) < gapChance/float64(max(1, silences))
 }
 
 // regionRun is a silent run of one region.
@@ -848,6 +854,12 @@ func (c *coverage) gaps(a *Account, rows []CoverageRun, lo, hi int64, percent fl
 			}
 		}
 		share := float64(delivered) / float64(hi-lo)
+		silences := 0
+		for _, row := range byRegion[region] {
+			if !covered(&row) {
+				silences++
+			}
+		}
 		for _, row := range byRegion[region] {
 			// Runs of one status are maximal: a missing run is the whole
 			// silence.
@@ -855,7 +867,7 @@ func (c *coverage) gaps(a *Account, rows []CoverageRun, lo, hi int64, percent fl
 				continue
 			}
 			run := hourRun{hourOf(row.Start), hourOf(row.End)}
-			if gapWorthReporting(run, lo, hi, withDigests, share) {
+			if gapWorthReporting(run, lo, hi, withDigests, share, silences) {
 				runs = append(runs, regionRun{region, run, withDigests})
 			}
 		}

@@ -134,3 +134,43 @@ func TestMergeRuns(t *testing.T) {
 		t.Errorf("per hour %v, want %v", perHour(got), sum)
 	}
 }
+
+// TestSparseGapsByChance: 17 regions without digests over 3 years, each
+// hour holding a log file with chance 1/24. A silence of a week happens
+// by chance in such a region; one of 60 days planted in eu-west-1 does
+// not. Only that one is a delivery gap.
+func TestSparseGapsByChance(t *testing.T) {
+	regions := []string{
+		"ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
+		"ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2", "eu-west-3", "sa-east-1",
+		"us-east-1", "us-east-2", "us-west-1", "us-west-2",
+	}
+	const span = 3 * 365 * 24
+	planted := [2]int{400 * 24, 460 * 24}
+	var a covArchive
+	r := rand.New(rand.NewPCG(24, 60))
+	for _, region := range regions {
+		// Every region delivers in the first and last hour, so the span
+		// is the same for all.
+		for h := range span {
+			if region == "eu-west-1" && h >= planted[0] && h < planted[1] {
+				continue
+			}
+			if h == 0 || h == span-1 || r.IntN(24) == 0 {
+				a.log(covAcctA, region, covAt(h, 5))
+			}
+		}
+	}
+	res := a.run(Config{ExpectRegions: regions}, nil)
+	gaps := covFindings(res, KindDeliveryGap)
+	if len(gaps) != 1 {
+		for _, g := range gaps {
+			t.Logf("%s %s: %s", g.Severity, g.Region, g.Title)
+		}
+		t.Fatalf("%d delivery gaps, want the one planted", len(gaps))
+	}
+	g := gaps[0]
+	if g.Region != "eu-west-1" || g.Start.After(covAt(planted[0], 0)) || g.End.Before(covAt(planted[1], 0)) {
+		t.Errorf("gap %s %s to %s, want eu-west-1 over %s to %s", g.Region, g.Start, g.End, covAt(planted[0], 0), covAt(planted[1], 0))
+	}
+}
