@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/trailcover/trailcover/analyzer"
 )
@@ -74,7 +73,8 @@ func writeTable[In, Row any](w io.Writer, table string, in []In, convert func(*I
 // writeSeq writes the rows of a sequence of n values as a Parquet table.
 func writeSeq[In, Row any](w io.Writer, table string, n int, in iter.Seq[In], convert func(*In) (Row, error)) error {
 	pw := parquet.NewGenericWriter[Row](w,
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		// One encoder of bounded memory (zstd.go), not one per CPU.
+		parquet.Compression(newZstdCodec()),
 		parquet.MaxRowsPerRowGroup(tableRowsPerRowGroup),
 		parquet.KeyValueMetadata("trailcover.table", table),
 	)

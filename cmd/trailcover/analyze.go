@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -591,17 +591,19 @@ func (c lineClearer) Write(p []byte) (int, error) {
 // directory and renames it into place, so that a failed or interrupted run
 // never leaves a half-written file under the final name.
 func writeFileAtomic(name string, write func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := write(&buf); err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
 	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
-	if _, err := f.Write(buf.Bytes()); err != nil {
+	// Written as it is made: an output is never held whole in memory.
+	w := bufio.NewWriterSize(f, 1<<20)
+	if err := write(w); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	if err := w.Flush(); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", name, err)
 	}
