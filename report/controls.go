@@ -44,6 +44,22 @@ type Control struct {
 	Counts []int
 	// Findings is the number of findings of the control's kinds.
 	Findings int
+	// References are the benchmark recommendations, checks and framework
+	// requirements the control gives evidence on (references.go).
+	References []Reference
+	// Accounts is the verdict for each account, in the analysis's order:
+	// an auditor signs off accounts.
+	Accounts []AccountVerdict
+}
+
+// AccountVerdict is a control's verdict for one account: from the
+// findings of the control's kinds about it (and those about no account
+// in particular), or, with none, the control's own verdict where that
+// says the control could not be judged.
+type AccountVerdict struct {
+	Account  string `json:"account"`
+	Status   Status `json:"status"`
+	Findings int    `json:"findings"`
 }
 
 // statusOf turns the most severe finding of a control into its status.
@@ -162,7 +178,7 @@ func Controls(run Run, res *analyzer.Result) []Control {
 	}
 	out := make([]Control, 0, len(defs))
 	for _, d := range defs {
-		c := Control{ID: d.id, Name: d.name, Question: d.question, Kinds: d.kinds, Counts: make([]int, len(d.kinds))}
+		c := Control{ID: d.id, Name: d.name, Question: d.question, Kinds: d.kinds, Counts: make([]int, len(d.kinds)), References: controlReferences[d.id]}
 		worst := analyzer.Info
 		for _, f := range res.Findings {
 			if i := slices.Index(d.kinds, f.Kind); i >= 0 {
@@ -187,9 +203,52 @@ func Controls(run Run, res *analyzer.Result) []Control {
 				c.Note = "No activity outside " + strings.Join(run.AllowRegions, ", ") + "."
 			}
 		}
+		c.Accounts = accountVerdicts(c, res)
 		out = append(out, c)
 	}
 	return out
+}
+
+// accountVerdicts judges control c for each account of the analysis.
+func accountVerdicts(c Control, res *analyzer.Result) []AccountVerdict {
+	out := make([]AccountVerdict, 0, len(res.Accounts))
+	for _, a := range res.Accounts {
+		v := AccountVerdict{Account: a.Account}
+		worst := analyzer.Info
+		for _, f := range res.Findings {
+			if (f.Account == a.Account || f.Account == "") && slices.Contains(c.Kinds, f.Kind) {
+				v.Findings++
+				worst = max(worst, f.Severity)
+			}
+		}
+		v.Status = statusOf(worst)
+		switch {
+		case c.Status == StatusNotEvaluated || (c.Status == StatusUnknown && v.Findings == 0):
+			// The control could not be judged at all.
+			v.Status = c.Status
+		case c.ID == "log-file-integrity" && v.Status == StatusPass:
+			for _, ch := range res.Chains {
+				if ch.Account == a.Account && ch.DigestsUnverifiable > 0 {
+					v.Status = StatusWarn
+				}
+			}
+			if !hasChain(res, a.Account) {
+				// No digest to judge the account's log files by.
+				v.Status = StatusUnknown
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func hasChain(res *analyzer.Result, account string) bool {
+	for _, ch := range res.Chains {
+		if ch.Account == account {
+			return true
+		}
+	}
+	return false
 }
 
 // notReadNote explains the controls an integrity-only run leaves.

@@ -70,6 +70,8 @@ type htmlView struct {
 	GeneratedAt string
 	Headline    string
 	Controls    []Control
+	// AccountVerdicts is each account's verdict per control.
+	AccountVerdicts []accountRow
 	Objects     analyzer.ObjectCounts
 	Records     analyzer.RecordCounts
 	Accounts    []analyzer.Account
@@ -121,6 +123,13 @@ type evidenceItem struct {
 	Hidden int
 }
 
+// accountRow is one account's verdicts, one per control in the order of
+// the controls.
+type accountRow struct {
+	Account string
+	Cells   []AccountVerdict
+}
+
 func newHTMLView(run Run, res *analyzer.Result) htmlView {
 	v := htmlView{
 		Run:         run,
@@ -136,6 +145,13 @@ func newHTMLView(run Run, res *analyzer.Result) htmlView {
 		Heatmap:     newHeatmap(coverageCells(res), run.Start, run.End),
 	}
 	v.Headline = headline(v.Controls)
+	for i, a := range res.Accounts {
+		row := accountRow{Account: a.Account}
+		for _, c := range v.Controls {
+			row.Cells = append(row.Cells, c.Accounts[i])
+		}
+		v.AccountVerdicts = append(v.AccountVerdicts, row)
+	}
 	failOn, failOnErr := analyzer.ParseSeverity(run.FailOn)
 	counts := map[analyzer.Severity]int{}
 	groups := map[analyzer.Severity]*findingGroup{}

@@ -104,6 +104,11 @@ type SummaryControl struct {
 	Status   Status `json:"status"`
 	Findings int    `json:"findings"`
 	Note     string `json:"note"`
+	// References are the benchmark recommendations, checks and framework
+	// requirements the control gives evidence on; Accounts its verdict
+	// for each account.
+	References []Reference      `json:"references"`
+	Accounts   []AccountVerdict `json:"accounts"`
 }
 
 // SummaryRun is how the run was made.
@@ -286,11 +291,13 @@ func NewSummary(run Run, res *analyzer.Result) Summary {
 	}
 	for _, c := range Controls(run, res) {
 		s.Controls = append(s.Controls, SummaryControl{
-			Control:  c.ID,
-			Name:     c.Name,
-			Status:   c.Status,
-			Findings: c.Findings,
-			Note:     c.Note,
+			Control:    c.ID,
+			Name:       c.Name,
+			Status:     c.Status,
+			Findings:   c.Findings,
+			Note:       c.Note,
+			References: nonNilSlice(c.References),
+			Accounts:   nonNilSlice(c.Accounts),
 		})
 	}
 	for _, a := range res.Accounts {
@@ -362,4 +369,12 @@ func accountMismatches(in []analyzer.AccountMismatch) []AccountMismatch {
 		out = append(out, AccountMismatch{FileAccount: m.FileAccount, RecordAccount: m.RecordAccount, Records: m.Records, Example: m.Example})
 	}
 	return out
+}
+
+// nonNilSlice is s, or an empty slice for nil: JSON [] rather than null.
+func nonNilSlice[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
