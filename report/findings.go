@@ -27,6 +27,9 @@ type FindingRow struct {
 	Detail       *string    `parquet:"detail,optional"`
 	// Evidence is the finding's evidence as a JSON object, keys sorted.
 	Evidence string `parquet:"evidence"`
+	// Remediation is what to do about it, as a JSON object (type, risk,
+	// steps, commands, verify).
+	Remediation string `parquet:"remediation"`
 }
 
 // tableRowsPerRowGroup bounds the row groups of findings.parquet and
@@ -34,14 +37,21 @@ type FindingRow struct {
 // memory, so the bound matters for readers more than for the writer.
 const tableRowsPerRowGroup = 65536
 
-// WriteFindings writes findings.parquet, one row per finding in the order
-// given (the analysis sorts them).
-func WriteFindings(w io.Writer, findings []analyzer.Finding) error {
-	return writeTable(w, "findings", findings, func(f *analyzer.Finding) (FindingRow, error) {
+// WriteFindings writes findings.parquet, one row per finding of res in
+// its order (the analysis sorts them), each with its remediation.
+func WriteFindings(w io.Writer, run Run, res *analyzer.Result) error {
+	remedies := remediations(run, res)
+	i := 0
+	return writeTable(w, "findings", res.Findings, func(f *analyzer.Finding) (FindingRow, error) {
 		ev, err := evidenceJSON(f.Evidence)
 		if err != nil {
 			return FindingRow{}, fmt.Errorf("finding %s: %w", f.Kind, err)
 		}
+		rem, err := json.Marshal(remedies[i])
+		if err != nil {
+			return FindingRow{}, fmt.Errorf("finding %s: remediation: %w", f.Kind, err)
+		}
+		i++
 		return FindingRow{
 			Kind:         f.Kind,
 			Severity:     f.Severity.String(),
@@ -53,6 +63,7 @@ func WriteFindings(w io.Writer, findings []analyzer.Finding) error {
 			Title:        validUTF8(f.Title),
 			Detail:       optString(validUTF8(f.Detail)),
 			Evidence:     ev,
+			Remediation:  validUTF8(string(rem)),
 		}, nil
 	})
 }

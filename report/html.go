@@ -72,16 +72,16 @@ type htmlView struct {
 	Controls    []Control
 	// AccountVerdicts is each account's verdict per control.
 	AccountVerdicts []accountRow
-	Objects     analyzer.ObjectCounts
-	Records     analyzer.RecordCounts
-	Accounts    []analyzer.Account
-	Severities  []severityCount
-	Heatmap     heatmap
-	Chains      []chainView
-	Findings    []findingGroup
-	Exemptions  []string
-	FailOn      string
-	AtOrAbove   int
+	Objects         analyzer.ObjectCounts
+	Records         analyzer.RecordCounts
+	Accounts        []analyzer.Account
+	Severities      []severityCount
+	Heatmap         heatmap
+	Chains          []chainView
+	Findings        []findingGroup
+	Exemptions      []string
+	FailOn          string
+	AtOrAbove       int
 }
 
 type severityCount struct {
@@ -113,6 +113,10 @@ type findingView struct {
 	When     string
 	Detail   string
 	Evidence []evidenceItem
+	// Remedy is what to do about it, shown with the first finding of its
+	// kind and account; the others link to that one (SameRemedy).
+	Remedy     *Remediation
+	SameRemedy string
 }
 
 type evidenceItem struct {
@@ -145,6 +149,8 @@ func newHTMLView(run Run, res *analyzer.Result) htmlView {
 		Heatmap:     newHeatmap(coverageCells(res), run.Start, run.End),
 	}
 	v.Headline = headline(v.Controls)
+	remedies := remediations(run, res)
+	remedyShown := map[string]string{}
 	for i, a := range res.Accounts {
 		row := accountRow{Account: a.Account}
 		for _, c := range v.Controls {
@@ -182,6 +188,14 @@ func newHTMLView(run Run, res *analyzer.Result) htmlView {
 			Detail:   f.Detail,
 			Evidence: evidenceItems(f.Evidence),
 		})
+		fv := &g.Findings[len(g.Findings)-1]
+		rk := f.Kind + "\x00" + f.Account
+		if first, ok := remedyShown[rk]; ok {
+			fv.SameRemedy = first
+		} else {
+			remedyShown[rk] = fv.Anchor
+			fv.Remedy = &remedies[i]
+		}
 	}
 	for s := analyzer.Critical; s >= analyzer.Info; s-- {
 		v.Severities = append(v.Severities, severityCount{Name: s.String(), Count: counts[s]})

@@ -158,7 +158,7 @@ func TestOutputsDeterministic(t *testing.T) {
 			return WriteSummary(w, NewSummary(fixtureRun(p), res))
 		},
 		"report.html":      func(w io.Writer, res *analyzer.Result) error { return WriteHTML(w, fixtureRun(p), res) },
-		"findings.parquet": func(w io.Writer, res *analyzer.Result) error { return WriteFindings(w, res.Findings) },
+		"findings.parquet": func(w io.Writer, res *analyzer.Result) error { return WriteFindings(w, Run{}, res) },
 		"coverage.parquet": func(w io.Writer, res *analyzer.Result) error { return WriteCoverage(w, res.Coverage) },
 	}
 	for _, name := range slices.Sorted(maps.Keys(outputs)) {
@@ -184,8 +184,9 @@ func readAll[T any](t *testing.T, data []byte) []T {
 
 func TestFindingsRoundTrip(t *testing.T) {
 	p := newPayloads(goldenBase)
-	findings := fixtureResult(p).Findings
-	data := render(t, func(w io.Writer) error { return WriteFindings(w, findings) })
+	res := fixtureResult(p)
+	findings := res.Findings
+	data := render(t, func(w io.Writer) error { return WriteFindings(w, Run{Source: "s3://example-bucket"}, res) })
 	rows := readAll[FindingRow](t, data)
 	if len(rows) != len(findings) {
 		t.Fatalf("%d rows, want %d", len(rows), len(findings))
@@ -206,6 +207,11 @@ func TestFindingsRoundTrip(t *testing.T) {
 			t.Errorf("row %d: times %v %v, want %v %v", i, r.StartTime, r.EndTime, f.Start, f.End)
 		case !bytes.Equal(gotEv, wantEv):
 			t.Errorf("row %d evidence:\n got %s\nwant %s", i, gotEv, wantEv)
+		}
+		var rem Remediation
+		if err := json.Unmarshal([]byte(r.Remediation), &rem); err != nil || rem.Risk == "" || len(rem.Verify) == 0 ||
+			(rem.Type != RemediationFix && rem.Type != RemediationInvestigate) {
+			t.Errorf("row %d (%s) remediation %q: %v", i, f.Kind, r.Remediation, err)
 		}
 	}
 	if rows[3].StartTime != nil {

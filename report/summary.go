@@ -16,6 +16,9 @@ type Run struct {
 	ToolName    string
 	ToolVersion string
 	Source      string
+	// Bucket is the archive's bucket where known (an s3:// source, or a
+	// copy that records it): remediations name it.
+	Bucket string
 	// Start and End are the window asked for; zero means open.
 	Start, End time.Time
 	// GeneratedAt is when the run finished.
@@ -209,6 +212,8 @@ type SummaryFinding struct {
 	Title    string         `json:"title"`
 	Detail   string         `json:"detail"`
 	Evidence map[string]any `json:"evidence"`
+	// Remediation says what to do about it (remediation.go).
+	Remediation Remediation `json:"remediation"`
 }
 
 // formatTime writes times as RFC 3339 UTC, the zero time as "".
@@ -310,21 +315,23 @@ func NewSummary(run Run, res *analyzer.Result) Summary {
 			RegionsMissing:    nonNil(a.RegionsMissing),
 		})
 	}
-	for _, f := range res.Findings {
+	remedies := remediations(run, res)
+	for i, f := range res.Findings {
 		ev := f.Evidence
 		if ev == nil {
 			ev = map[string]any{}
 		}
 		s.Findings = append(s.Findings, SummaryFinding{
-			Kind:     f.Kind,
-			Severity: f.Severity.String(),
-			Account:  f.Account,
-			Region:   f.Region,
-			Start:    formatTime(f.Start),
-			End:      formatTime(f.End),
-			Title:    f.Title,
-			Detail:   f.Detail,
-			Evidence: ev,
+			Remediation: remedies[i],
+			Kind:        f.Kind,
+			Severity:    f.Severity.String(),
+			Account:     f.Account,
+			Region:      f.Region,
+			Start:       formatTime(f.Start),
+			End:         formatTime(f.End),
+			Title:       f.Title,
+			Detail:      f.Detail,
+			Evidence:    ev,
 		})
 	}
 	return s

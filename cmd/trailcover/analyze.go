@@ -432,6 +432,7 @@ func analyze(ctx context.Context, cfg *analyzeConfig, args []string, stdout, std
 		ToolName:      "trailcover",
 		ToolVersion:   version(),
 		Source:        src.String(),
+		Bucket:        acfg.Bucket,
 		Start:         window.Start,
 		End:           window.End,
 		GeneratedAt:   now().UTC(),

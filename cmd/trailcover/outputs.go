@@ -121,7 +121,7 @@ func (o *outputs) finish(run report.Run, res *analyzer.Result) error {
 		name  string
 		write func(io.Writer) error
 	}{
-		{findingsFile, func(w io.Writer) error { return report.WriteFindings(w, res.Findings) }},
+		{findingsFile, func(w io.Writer) error { return report.WriteFindings(w, run, res) }},
 		{coverageFile, func(w io.Writer) error { return report.WriteCoverage(w, res.Coverage) }},
 		{htmlFile, func(w io.Writer) error { return report.WriteHTML(w, run, res) }},
 		// summary.json last: a batch job that sees it can trust the rest.
