@@ -159,6 +159,7 @@ func analyzeVersions(t *testing.T, args ...string) versionRun {
 	}
 	delete(vr.summary, "source")
 	delete(vr.summary["run"].(map[string]any), "command_line")
+	dropRemediations(t, vr.summary)
 	eachEventRow(t, filepath.Join(out, "events"), func(_ string, row *report.EventRow) {
 		if row.ObjectVersionID != nil {
 			vr.versions[row.ObjectKey]++
