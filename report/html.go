@@ -98,8 +98,82 @@ type chainView struct {
 type findingGroup struct {
 	Severity string
 	Findings []findingView
+	// Stories are the findings as the report tells them: one card each,
+	// or, for several of one kind and account (one cause seen in many
+	// regions or hours), one card with a compact table.
+	Stories []findingStory
 	// Total counts the group's findings; Omitted those not shown.
 	Total, Omitted int
+}
+
+// findingStory is one card of the findings section: Single, or a
+// cluster of Members of one kind and account.
+type findingStory struct {
+	Single   *findingView
+	Severity string
+	Kind     string
+	Account  string
+	Anchor   string
+	Regions  string
+	Example  string
+	Members  []findingView
+	Remedy   *Remediation
+}
+
+// minCluster is the number of findings of one kind and account from which
+// the report tells them as one story.
+const minCluster = 3
+
+// stories groups a severity's findings into cards.
+func stories(fs []findingView, remedies map[string]*Remediation) []findingStory {
+	type key struct{ kind, account string }
+	count := map[key]int{}
+	for _, f := range fs {
+		count[key{f.Kind, f.Account}]++
+	}
+	var out []findingStory
+	at := map[key]int{}
+	for i := range fs {
+		f := &fs[i]
+		k := key{f.Kind, f.Account}
+		if count[k] < minCluster {
+			out = append(out, findingStory{Single: f})
+			continue
+		}
+		j, ok := at[k]
+		if !ok {
+			j = len(out)
+			at[k] = j
+			out = append(out, findingStory{Severity: f.Severity, Kind: f.Kind, Account: f.Account, Anchor: f.Anchor + "-group",
+				Example: f.Detail, Remedy: remedies[f.Kind+"\x00"+f.Account]})
+		}
+		out[j].Members = append(out[j].Members, *f)
+	}
+	for i := range out {
+		st := &out[i]
+		if st.Single != nil {
+			continue
+		}
+		seen := map[string]bool{}
+		var regions []string
+		for _, m := range st.Members {
+			if m.Region != "" && !seen[m.Region] {
+				seen[m.Region] = true
+				regions = append(regions, m.Region)
+			}
+		}
+		switch {
+		case len(regions) == 0:
+		case len(regions) <= 6:
+			st.Regions = strings.Join(regions, ", ")
+		default:
+			st.Regions = fmt.Sprintf("%d regions", len(regions))
+		}
+		if len(st.Members) > 1 {
+			st.Example = "The first: " + st.Example
+		}
+	}
+	return out
 }
 
 type findingView struct {
@@ -197,9 +271,17 @@ func newHTMLView(run Run, res *analyzer.Result) htmlView {
 			fv.Remedy = &remedies[i]
 		}
 	}
+	// The remediation of each kind × account, for the clusters.
+	remedyOf := map[string]*Remediation{}
+	for i, f := range res.Findings {
+		if _, ok := remedyOf[f.Kind+"\x00"+f.Account]; !ok {
+			remedyOf[f.Kind+"\x00"+f.Account] = &remedies[i]
+		}
+	}
 	for s := analyzer.Critical; s >= analyzer.Info; s-- {
 		v.Severities = append(v.Severities, severityCount{Name: s.String(), Count: counts[s]})
 		if g := groups[s]; g != nil {
+			g.Stories = stories(g.Findings, remedyOf)
 			v.Findings = append(v.Findings, *g)
 		}
 	}

@@ -63,3 +63,22 @@ func TestRemediation(t *testing.T) {
 		}
 	}
 }
+
+// TestStories: several findings of one kind and account are told as one
+// card with their table and the remediation once; fewer stay cards of
+// their own, in order.
+func TestStories(t *testing.T) {
+	var fs []findingView
+	for i, k := range []string{"a", "b", "a", "a", "b", "a"} {
+		fs = append(fs, findingView{Anchor: "f" + string(rune('1'+i)), Kind: k, Account: "111111111111", Region: "r" + string(rune('1'+i)), Detail: "d"})
+	}
+	rem := &Remediation{Risk: "x"}
+	got := stories(fs, map[string]*Remediation{"a\x00111111111111": rem})
+	if len(got) != 3 || got[0].Single != nil || len(got[0].Members) != 4 || got[0].Remedy != rem ||
+		got[1].Single == nil || got[1].Single.Anchor != "f2" || got[2].Single == nil || got[2].Single.Anchor != "f5" {
+		t.Fatalf("stories: %+v", got)
+	}
+	if got[0].Regions != "r1, r3, r4, r6" {
+		t.Errorf("cluster regions %q", got[0].Regions)
+	}
+}
