@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -49,11 +48,11 @@ func TestInterrupt(t *testing.T) {
 		sig      syscall.Signal
 		endpoint string
 		// ready says when the run is under way.
-		ready func(out string, stderr *lockedBuffer) bool
+		ready func(out string, stderr *s3test.LockedBuffer) bool
 	}{
-		{"SIGINT writing events", syscall.SIGINT, slow.Endpoint, func(out string, _ *lockedBuffer) bool { return hasTempEvents(out) }},
-		{"SIGTERM writing events", syscall.SIGTERM, slow.Endpoint, func(out string, _ *lockedBuffer) bool { return hasTempEvents(out) }},
-		{"SIGINT with every read stalled", syscall.SIGINT, stalled.Endpoint, func(string, *lockedBuffer) bool { return true }},
+		{"SIGINT writing events", syscall.SIGINT, slow.Endpoint, func(out string, _ *s3test.LockedBuffer) bool { return hasTempEvents(out) }},
+		{"SIGTERM writing events", syscall.SIGTERM, slow.Endpoint, func(out string, _ *s3test.LockedBuffer) bool { return hasTempEvents(out) }},
+		{"SIGINT with every read stalled", syscall.SIGINT, stalled.Endpoint, func(string, *s3test.LockedBuffer) bool { return true }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,7 +65,7 @@ func TestInterrupt(t *testing.T) {
 			cmd.Env = append(os.Environ(), "TRAILCOVER_TEST_RUN_MAIN=1",
 				"AWS_ACCESS_KEY_ID="+srv.AccessKey, "AWS_SECRET_ACCESS_KEY="+srv.SecretKey, "AWS_REGION="+srv.Region,
 				"AWS_CONFIG_FILE="+os.DevNull, "AWS_SHARED_CREDENTIALS_FILE="+os.DevNull, "AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL_CLOUDTRAIL="+noCloudTrail)
-			stderr := &lockedBuffer{}
+			stderr := &s3test.LockedBuffer{}
 			cmd.Stderr = stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -113,25 +112,6 @@ func TestInterrupt(t *testing.T) {
 			}
 		})
 	}
-}
-
-// lockedBuffer is a bytes.Buffer a subprocess's output goroutine writes
-// while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func hasTempEvents(out string) bool {

@@ -130,7 +130,7 @@ func startVersity(t testing.TB, bin string, sidecar bool) (*Server, error) {
 		"ROOT_ACCESS_KEY="+s.AccessKey,
 		"ROOT_SECRET_KEY="+s.SecretKey,
 	)
-	out := new(lockedBuffer)
+	out := new(LockedBuffer)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
@@ -233,20 +233,20 @@ outer:
 	return env
 }
 
-// lockedBuffer collects a process's output; exec copies stdout and stderr
+// LockedBuffer collects a process's output; exec copies stdout and stderr
 // from their own goroutines while the test may read it.
-type lockedBuffer struct {
+type LockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *LockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *LockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
