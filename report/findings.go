@@ -41,17 +41,23 @@ const tableRowsPerRowGroup = 65536
 // its order (the analysis sorts them), each with its remediation.
 func WriteFindings(w io.Writer, run Run, res *analyzer.Result) error {
 	remedies := remediations(run, res)
-	i := 0
-	return writeTable(w, "findings", res.Findings, func(f *analyzer.Finding) (FindingRow, error) {
+	indices := func(yield func(int) bool) {
+		for i := range res.Findings {
+			if !yield(i) {
+				return
+			}
+		}
+	}
+	return writeSeq(w, "findings", len(res.Findings), indices, func(i *int) (FindingRow, error) {
+		f := &res.Findings[*i]
 		ev, err := evidenceJSON(f.Evidence)
 		if err != nil {
 			return FindingRow{}, fmt.Errorf("finding %s: %w", f.Kind, err)
 		}
-		rem, err := json.Marshal(remedies[i])
+		rem, err := json.Marshal(remedies[*i])
 		if err != nil {
 			return FindingRow{}, fmt.Errorf("finding %s: remediation: %w", f.Kind, err)
 		}
-		i++
 		return FindingRow{
 			Kind:         f.Kind,
 			Severity:     f.Severity.String(),

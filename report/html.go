@@ -120,12 +120,21 @@ type findingStory struct {
 	Remedy   *Remediation
 }
 
+// shownRemedy is the first finding shown of a kind × account and its
+// remediation.
+type shownRemedy struct {
+	anchor string
+	remedy *Remediation
+}
+
+func remedyKey(kind, account string) string { return kind + "\x00" + account }
+
 // minCluster is the number of findings of one kind and account from which
 // the report tells them as one story.
 const minCluster = 3
 
 // stories groups a severity's findings into cards.
-func stories(fs []findingView, remedies map[string]*Remediation) []findingStory {
+func stories(fs []findingView, remedies map[string]shownRemedy) []findingStory {
 	type key struct{ kind, account string }
 	count := map[key]int{}
 	for _, f := range fs {
@@ -145,7 +154,7 @@ func stories(fs []findingView, remedies map[string]*Remediation) []findingStory 
 			j = len(out)
 			at[k] = j
 			out = append(out, findingStory{Severity: f.Severity, Kind: f.Kind, Account: f.Account, Anchor: f.Anchor + "-group",
-				Example: f.Detail, Remedy: remedies[f.Kind+"\x00"+f.Account]})
+				Example: f.Detail, Remedy: remedies[remedyKey(f.Kind, f.Account)].remedy})
 		}
 		out[j].Members = append(out[j].Members, *f)
 	}
@@ -224,7 +233,9 @@ func newHTMLView(run Run, res *analyzer.Result) htmlView {
 	}
 	v.Headline = headline(v.Controls)
 	remedies := remediations(run, res)
-	remedyShown := map[string]string{}
+	// The first finding shown of each kind × account carries the
+	// remediation; the others point to it, a cluster shows it once.
+	firstRemedy := map[string]shownRemedy{}
 	for i, a := range res.Accounts {
 		row := accountRow{Account: a.Account}
 		for _, c := range v.Controls {
@@ -263,25 +274,18 @@ func newHTMLView(run Run, res *analyzer.Result) htmlView {
 			Evidence: evidenceItems(f.Evidence),
 		})
 		fv := &g.Findings[len(g.Findings)-1]
-		rk := f.Kind + "\x00" + f.Account
-		if first, ok := remedyShown[rk]; ok {
-			fv.SameRemedy = first
+		rk := remedyKey(f.Kind, f.Account)
+		if first, ok := firstRemedy[rk]; ok {
+			fv.SameRemedy = first.anchor
 		} else {
-			remedyShown[rk] = fv.Anchor
+			firstRemedy[rk] = shownRemedy{fv.Anchor, &remedies[i]}
 			fv.Remedy = &remedies[i]
-		}
-	}
-	// The remediation of each kind × account, for the clusters.
-	remedyOf := map[string]*Remediation{}
-	for i, f := range res.Findings {
-		if _, ok := remedyOf[f.Kind+"\x00"+f.Account]; !ok {
-			remedyOf[f.Kind+"\x00"+f.Account] = &remedies[i]
 		}
 	}
 	for s := analyzer.Critical; s >= analyzer.Info; s-- {
 		v.Severities = append(v.Severities, severityCount{Name: s.String(), Count: counts[s]})
 		if g := groups[s]; g != nil {
-			g.Stories = stories(g.Findings, remedyOf)
+			g.Stories = stories(g.Findings, firstRemedy)
 			v.Findings = append(v.Findings, *g)
 		}
 	}

@@ -1,9 +1,11 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,7 +55,7 @@ func newRemedyContext(run Run, res *analyzer.Result) *remedyContext {
 		c.bucket = run.Bucket
 	}
 	// The trail of the most chains wins (an account logged by one trail
-	// has one name everywhere).
+	// has one name everywhere); a tie goes to the first in name order.
 	count := map[string]map[[2]string]int{}
 	for _, ch := range res.Chains {
 		if ch.Trail == "" || ch.Backfill {
@@ -65,19 +67,9 @@ func newRemedyContext(run Run, res *analyzer.Result) *remedyContext {
 		count[ch.Account][[2]string{ch.Trail, ch.HomeRegion}]++
 	}
 	for acct, m := range count {
-		var best [2]string
-		n := -1
-		keys := make([][2]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return keys[i][0]+keys[i][1] < keys[j][0]+keys[j][1] })
-		for _, k := range keys {
-			if m[k] > n {
-				best, n = k, m[k]
-			}
-		}
-		c.trails[acct] = best
+		c.trails[acct] = slices.MinFunc(slices.Collect(maps.Keys(m)), func(x, y [2]string) int {
+			return cmp.Or(cmp.Compare(m[y], m[x]), cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
+		})
 	}
 	for _, a := range res.Accounts {
 		if _, ok := c.trails[a.Account]; !ok && len(a.Trails) > 0 {

@@ -73,7 +73,7 @@ func TestStories(t *testing.T) {
 		fs = append(fs, findingView{Anchor: "f" + string(rune('1'+i)), Kind: k, Account: "111111111111", Region: "r" + string(rune('1'+i)), Detail: "d"})
 	}
 	rem := &Remediation{Risk: "x"}
-	got := stories(fs, map[string]*Remediation{"a\x00111111111111": rem})
+	got := stories(fs, map[string]shownRemedy{remedyKey("a", "111111111111"): {"f1", rem}})
 	if len(got) != 3 || got[0].Single != nil || len(got[0].Members) != 4 || got[0].Remedy != rem ||
 		got[1].Single == nil || got[1].Single.Anchor != "f2" || got[2].Single == nil || got[2].Single.Anchor != "f5" {
 		t.Fatalf("stories: %+v", got)

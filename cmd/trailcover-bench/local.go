@@ -109,28 +109,12 @@ func (b *bench) best(f func() *result) *result {
 func (b *bench) runAnalyzeDir(ctx context.Context, a *archive) *result {
 	r := &result{name: "trailcover analyze (directory, all outputs)"}
 	out := filepath.Join(b.work, "trailcover-out")
-	if err := os.RemoveAll(out); err != nil {
-		r.err = err
-		return r
-	}
-	args := []string{"analyze", "--public-keys", a.publicKeys(), "--out", out}
+	args := []string{"--public-keys", a.publicKeys()}
 	if b.cfg.workers > 0 {
 		args = append(args, "--workers", fmt.Sprint(b.cfg.workers))
 	}
-	args = append(args, a.dir)
-	cmd := command(ctx, b.trailcover, args...)
-	r.command = strings.Replace(commandLine(cmd), b.trailcover, "trailcover", 1)
-	// Exit status 3 is findings at or above --fail-on: a result, not a
-	// failure.
-	_, m, err := measure(cmd, filepath.Join(b.work, "trailcover-dir.stderr"), 3)
-	r.m = m
-	if err != nil {
-		r.err = err
-		return r
-	}
-	s, err := readSummary(out)
-	if err != nil {
-		r.err = err
+	s := b.analyze(ctx, r, out, "trailcover-dir.stderr", append(args, a.dir)...)
+	if s == nil {
 		return r
 	}
 	r.records, r.objects = int64(s.Records.Total), int64(s.Objects.LogFiles+s.Objects.DigestFiles)
@@ -140,6 +124,31 @@ func (b *bench) runAnalyzeDir(ctx context.Context, a *archive) *result {
 		os.RemoveAll(out)
 	}
 	return r
+}
+
+// analyze runs `trailcover analyze --out OUT ARGS…` (OUT emptied first)
+// as contestant r, recording its command and cost, and returns the run's
+// summary, or nil with r.err set.
+func (b *bench) analyze(ctx context.Context, r *result, out, logName string, args ...string) *report.Summary {
+	if err := os.RemoveAll(out); err != nil {
+		r.err = err
+		return nil
+	}
+	cmd := command(ctx, b.trailcover, append([]string{"analyze", "--out", out}, args...)...)
+	r.command = strings.Replace(commandLine(cmd), b.trailcover, "trailcover", 1)
+	// Exit status 3 is findings at or above --fail-on: a result, not a
+	// failure.
+	var err error
+	if _, r.m, err = measure(cmd, filepath.Join(b.work, logName), 3); err != nil {
+		r.err = err
+		return nil
+	}
+	s, err := readSummary(out)
+	if err != nil {
+		r.err = err
+		return nil
+	}
+	return s
 }
 
 // readSummary reads summary.json from an output folder.

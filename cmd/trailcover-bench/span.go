@@ -179,23 +179,12 @@ func (b *bench) runSpan(ctx context.Context, w io.Writer) error {
 func (b *bench) analyzeSpan(ctx context.Context, dir, state string, row *spanRow) *result {
 	r := &result{name: row.c.name}
 	out := filepath.Join(b.work, "span-out")
-	os.RemoveAll(out)
-	args := []string{"analyze", "--no-fetch-keys", "--out", out}
+	args := []string{"--no-fetch-keys"}
 	if state != "" {
 		args = append(args, "--state", state)
 	}
-	args = append(args, dir)
-	cmd := command(ctx, b.trailcover, args...)
-	r.command = strings.Replace(commandLine(cmd), b.trailcover, "trailcover", 1)
-	_, m, err := measure(cmd, filepath.Join(b.work, "span.stderr"), 3)
-	r.m = m
-	if err != nil {
-		r.err = err
-		return r
-	}
-	s, err := readSummary(out)
-	if err != nil {
-		r.err = err
+	s := b.analyze(ctx, r, out, "span.stderr", append(args, dir)...)
+	if s == nil {
 		return r
 	}
 	r.records, r.objects = int64(s.Records.Total), int64(s.Objects.Listed)
