@@ -74,20 +74,9 @@ func WriteFindings(w io.Writer, run Run, res *analyzer.Result) error {
 	})
 }
 
-// writeTable writes one of the small tables (findings, coverage): rows
-// converted in batches, zstd, bounded row groups, the table's name in the
-// file's metadata.
-func writeTable[In, Row any](w io.Writer, table string, in []In, convert func(*In) (Row, error)) error {
-	return writeSeq(w, table, len(in), func(yield func(In) bool) {
-		for _, v := range in {
-			if !yield(v) {
-				return
-			}
-		}
-	}, convert)
-}
-
-// writeSeq writes the rows of a sequence of n values as a Parquet table.
+// writeSeq writes one of the small tables (findings, coverage) from a
+// sequence of n values: rows converted in batches, zstd, bounded row
+// groups, the table's name in the file's metadata.
 func writeSeq[In, Row any](w io.Writer, table string, n int, in iter.Seq[In], convert func(*In) (Row, error)) error {
 	pw := parquet.NewGenericWriter[Row](w,
 		// One encoder of bounded memory (zstd.go), not one per CPU.
